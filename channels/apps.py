@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ChannelsConfig(AppConfig):
+    # "channels" is also the name of a well-known package; the label stays ours.
+    name = "channels"
+    label = "channels"

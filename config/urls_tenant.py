@@ -1,0 +1,24 @@
+"""URLs of a store's domain: the store's admin console (and, as they land, API and webhooks)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from config.health import health
+
+admin.site.site_header = "Atendo"
+admin.site.site_title = "Atendo"
+admin.site.index_title = "Your store"
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path(
+        "admin/password-set/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url="/admin/login/",
+            extra_context={"site_header": admin.site.site_header},
+        ),
+        name="password_set",
+    ),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,62 @@
+"""Fixtures for tenant tests: two stores per test session, a transaction per test.
+
+Provisioning happens once (``django_db_setup``), outside any test transaction; each test
+then runs inside pytest-django's transaction with the connection set to its store's
+schema, so what a test writes is rolled back and the stores stay clean.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+STORE_A = {"slug": "store-a", "name": "Store A", "owner_email": "owner@store-a.test"}
+STORE_B = {"slug": "store-b", "name": "Store B", "owner_email": "owner@store-b.test"}
+OWNER_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants import services
+
+    with django_db_blocker.unblock():
+        services.ensure_platform()
+        for spec in (STORE_A, STORE_B):
+            services.provision_store(**spec, owner_password=OWNER_PASSWORD)
+        connection.set_schema_to_public()
+
+
+def _store(slug: str):
+    from tenants.models import Tenant
+
+    return Tenant.objects.get(slug=slug)
+
+
+@pytest.fixture
+def store(db):
+    """Store A, with the connection in its schema for the test's duration."""
+    tenant = _store(STORE_A["slug"])
+    connection.set_tenant(tenant)
+    yield tenant
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def other_store(db):
+    """Store B (the connection stays where the test puts it; use ``tenant_context``)."""
+    return _store(STORE_B["slug"])
+
+
+@pytest.fixture
+def public_schema(db):
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_routes():
+    """Rolled-back test rows leave no cached hostname routes behind (Redis is not rolled back)."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,0 +1,51 @@
+"""Stores (tenants) and their domains, in the public schema."""
+
+from __future__ import annotations
+
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class TenantQuerySet(models.QuerySet):
+    def stores(self) -> "TenantQuerySet":
+        """Real stores: not the public schema, not a spare schema waiting to be claimed."""
+        return self.filter(is_spare=False).exclude(schema_name="public").exclude(
+            schema_name__startswith="spare_"
+        )
+
+    def spares(self) -> "TenantQuerySet":
+        return self.filter(is_spare=True)
+
+
+class Tenant(TenantMixin):
+    """A store. Its data lives in the PostgreSQL schema named ``schema_name``.
+
+    A spare is a pre-migrated schema with a placeholder row (``is_spare``); provisioning
+    claims one by renaming its schema to the store's slug, so ``migrate_schemas`` keeps
+    spares current like any store.
+    """
+
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    is_spare = models.BooleanField(default=False, db_index=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    # Provisioning creates schemas itself (spare claim or migration replay).
+    auto_create_schema = False
+    auto_drop_schema = False
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class Domain(DomainMixin):
+    """A hostname that routes to a store (``<slug>.<BASE_DOMAIN>`` or the store's own)."""
+
+    class Meta:
+        ordering = ["domain"]

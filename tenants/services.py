@@ -1,0 +1,287 @@
+"""Store provisioning: claim a pre-migrated spare schema (fast path) or replay migrations.
+
+A new store is: a schema holding every tenant app's tables, a ``Tenant`` row, a primary
+``Domain`` and a first staff user (the owner). Spare schemas are ``Tenant`` rows with
+``is_spare=True`` whose schema was migrated in the background; claiming one is an
+``ALTER SCHEMA ... RENAME`` plus a few inserts in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.tokens import default_token_generator
+from django.db import IntegrityError, connection, transaction
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_tenants.utils import schema_context, schema_exists, tenant_context
+
+from tenants.errors import DeletionNotConfirmed, DomainTaken, InvalidSlug, SlugTaken
+from tenants.models import Domain, Tenant
+
+logger = logging.getLogger(__name__)
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+RESERVED_SLUGS = frozenset(
+    {
+        "public", "www", "admin", "api", "app", "static", "media", "health", "webhooks",
+        "platform", "mail", "email", "smtp", "ftp", "status", "docs", "help", "support",
+        "billing", "atendo", "root", "test", "template", "information-schema", "default",
+    }
+)
+SPARE_PREFIX = "spare_"
+# Key of the advisory lock that keeps two workers from topping up the pool at once.
+SPARE_TOP_UP_LOCK = 0x41544E44
+
+
+@dataclass(frozen=True)
+class ProvisionedStore:
+    tenant_id: int
+    slug: str
+    name: str
+    schema_name: str
+    domain: str
+    owner_email: str
+    # Where the owner sets a password, when none was given at creation.
+    set_password_path: str | None
+    from_spare: bool
+    seconds: float
+
+
+def schema_name_for(slug: str) -> str:
+    return slug.replace("-", "_")
+
+
+def validate_slug(slug: str) -> str:
+    """Return the normalised slug or raise ``InvalidSlug`` saying why."""
+    slug = (slug or "").strip().lower()
+    if slug in RESERVED_SLUGS or slug.startswith(("pg-", "spare-")):
+        raise InvalidSlug(f"'{slug}' is reserved; choose another store slug.", field="slug")
+    if not SLUG_RE.match(slug) or "--" in slug:
+        raise InvalidSlug(
+            f"'{slug}' is not a valid store slug: use 3-40 lowercase letters, digits and "
+            "single hyphens, starting with a letter.",
+            field="slug",
+        )
+    return slug
+
+
+def validate_domain(domain: str) -> str:
+    domain = (domain or "").strip().lower()
+    if "_" in domain:
+        raise InvalidSlug(f"'{domain}' has an underscore; domains use hyphens.", field="domain")
+    if not HOSTNAME_RE.match(domain):
+        raise InvalidSlug(f"'{domain}' is not a valid hostname.", field="domain")
+    return domain
+
+
+def default_domain(slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def provision_store(
+    *,
+    slug: str,
+    name: str,
+    owner_email: str,
+    domain: str | None = None,
+    owner_password: str | None = None,
+) -> ProvisionedStore:
+    """Create a ready store: schema, row, primary domain, owner staff user.
+
+    Claims a spare schema when one is ready (milliseconds), else replays migrations.
+    Raises ``InvalidSlug``/``SlugTaken``/``DomainTaken`` before creating anything;
+    on any later failure nothing is left half-created.
+    """
+    started = time.perf_counter()
+    slug = validate_slug(slug)
+    domain = validate_domain(domain or default_domain(slug))
+    schema_name = schema_name_for(slug)
+    if not name or not name.strip():
+        raise InvalidSlug("A store needs a name.", field="name")
+    if not owner_email or "@" not in owner_email:
+        raise InvalidSlug(f"'{owner_email}' is not an e-mail address.", field="admin_email")
+    _ensure_free(slug, schema_name, domain)
+
+    try:
+        tenant, from_spare = _claim_spare(slug=slug, name=name, schema_name=schema_name, domain=domain)
+    except IntegrityError as exc:
+        raise _taken_error(exc, slug, domain) from exc
+    if tenant is None:
+        tenant = _create_by_migration(slug=slug, name=name, schema_name=schema_name, domain=domain)
+        from_spare = False
+
+    set_password_path = _create_owner(tenant, owner_email, owner_password)
+    _request_spare_top_up()
+    seconds = time.perf_counter() - started
+    logger.info(
+        "store.provisioned",
+        extra={"store": slug, "from_spare": from_spare, "ms": round(seconds * 1000, 1)},
+    )
+    return ProvisionedStore(
+        tenant_id=tenant.pk,
+        slug=slug,
+        name=name,
+        schema_name=schema_name,
+        domain=domain,
+        owner_email=owner_email,
+        set_password_path=set_password_path,
+        from_spare=from_spare,
+        seconds=seconds,
+    )
+
+
+def _ensure_free(slug: str, schema_name: str, domain: str) -> None:
+    if Tenant.objects.filter(slug=slug).exists() or schema_exists(schema_name):
+        raise SlugTaken(f"A store with slug '{slug}' already exists.", field="slug")
+    if Domain.objects.filter(domain=domain).exists():
+        raise DomainTaken(f"The domain '{domain}' already belongs to a store.", field="domain")
+
+
+def _taken_error(exc: IntegrityError, slug: str, domain: str) -> Exception:
+    if "domain" in str(exc):
+        return DomainTaken(f"The domain '{domain}' already belongs to a store.", field="domain")
+    return SlugTaken(f"A store with slug '{slug}' already exists.", field="slug")
+
+
+def _claim_spare(*, slug: str, name: str, schema_name: str, domain: str) -> tuple[Tenant | None, bool]:
+    with transaction.atomic():
+        spare = (
+            Tenant.objects.spares().select_for_update(skip_locked=True).order_by("pk").first()
+        )
+        if spare is None:
+            return None, False
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER SCHEMA "{spare.schema_name}" RENAME TO "{schema_name}"')
+        Tenant.objects.filter(pk=spare.pk).update(
+            schema_name=schema_name, slug=slug, name=name, is_spare=False
+        )
+        spare.refresh_from_db()
+        Domain.objects.create(domain=domain, tenant=spare, is_primary=True)
+    return spare, True
+
+
+def _create_by_migration(*, slug: str, name: str, schema_name: str, domain: str) -> Tenant:
+    try:
+        tenant = Tenant.objects.create(schema_name=schema_name, slug=slug, name=name)
+    except IntegrityError as exc:
+        raise _taken_error(exc, slug, domain) from exc
+    try:
+        tenant.create_schema(check_if_exists=True, verbosity=0)
+        Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    except Exception:
+        # Leave nothing half-created: drop the schema and the row, then re-raise.
+        tenant.delete(force_drop=True)
+        raise
+    return tenant
+
+
+def _create_owner(tenant: Tenant, email: str, password: str | None) -> str | None:
+    user_model = get_user_model()
+    with tenant_context(tenant):
+        owner = user_model(username=email, email=email, is_staff=True, is_superuser=True)
+        if password:
+            owner.set_password(password)
+        else:
+            owner.set_unusable_password()
+        owner.save()
+        if password:
+            return None
+        uid = urlsafe_base64_encode(force_bytes(owner.pk))
+        token = default_token_generator.make_token(owner)
+        return f"/admin/password-set/{uid}/{token}/"
+
+
+def _request_spare_top_up() -> None:
+    from tenants.tasks import top_up_spare_schemas
+
+    def enqueue() -> None:
+        with schema_context("public"):
+            top_up_spare_schemas.delay()
+
+    transaction.on_commit(enqueue)
+
+
+def top_up_spare_schemas(target: int | None = None) -> int:
+    """Create spare schemas until ``target`` (default ``TENANT_SPARE_POOL_SIZE``) are ready.
+
+    Returns how many were created. Single-flight across workers through an advisory
+    lock: a second caller returns 0 at once instead of over-filling the pool.
+    """
+    target = settings.TENANT_SPARE_POOL_SIZE if target is None else target
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SPARE_TOP_UP_LOCK])
+        if not cursor.fetchone()[0]:
+            return 0
+    try:
+        created = 0
+        while Tenant.objects.spares().count() < target:
+            create_spare_schema()
+            created += 1
+        return created
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SPARE_TOP_UP_LOCK])
+
+
+def create_spare_schema() -> Tenant:
+    """Migrate one spare schema; its row is marked spare only once the schema is complete."""
+    token = secrets.token_hex(6)
+    spare = Tenant.objects.create(
+        schema_name=f"{SPARE_PREFIX}{token}", slug=f"spare-{token}", name="(spare)",
+        is_spare=False, is_active=False,
+    )
+    try:
+        spare.create_schema(check_if_exists=True, verbosity=0)
+    except Exception:
+        spare.delete(force_drop=True)
+        raise
+    Tenant.objects.filter(pk=spare.pk).update(is_spare=True)
+    return spare
+
+
+def delete_store(slug: str, *, confirm: str) -> None:
+    """Delete a store and drop its schema. ``confirm`` must repeat the slug exactly."""
+    if confirm != slug:
+        raise DeletionNotConfirmed(
+            f"Deleting '{slug}' drops all its data; confirm by repeating the slug.",
+            field="confirm",
+        )
+    tenant = Tenant.objects.stores().get(slug=slug)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Deferred FK checks pending on the store's rows would block DROP SCHEMA.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        tenant.delete(force_drop=True)
+    logger.info("store.deleted", extra={"store": slug})
+
+
+def ensure_platform(*, operator_email: str | None = None, operator_password: str | None = None) -> Tenant:
+    """Idempotently create the public tenant on ``BASE_DOMAIN`` (and an operator user)."""
+    public, _ = Tenant.objects.get_or_create(
+        schema_name="public", defaults={"slug": "public", "name": "Atendo platform"}
+    )
+    Domain.objects.get_or_create(
+        domain=settings.BASE_DOMAIN, defaults={"tenant": public, "is_primary": True}
+    )
+    if operator_email:
+        user_model = get_user_model()
+        with schema_context("public"):
+            operator, created = user_model.objects.get_or_create(
+                username=operator_email,
+                defaults={"email": operator_email, "is_staff": True, "is_superuser": True},
+            )
+            if created or operator_password:
+                if operator_password:
+                    operator.set_password(operator_password)
+                else:
+                    operator.set_unusable_password()
+                operator.save()
+    return public
