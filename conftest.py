@@ -60,3 +60,39 @@ def _forget_cached_routes():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real Celery worker process on the real (test) Redis broker and the test database."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    from config.celery import app
+
+    db = settings.DATABASES["default"]
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="config.settings_test",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+    )
+    app.control.purge()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+         "--queues", "default,webhooks,agent_turns,ingestion", "--hostname", "pytest@%h",
+         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5, destination=[f"pytest@{os.uname().nodename}"]):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise RuntimeError("the test Celery worker did not start")
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)

@@ -1,0 +1,11 @@
+"""What the demo store holds. Each capability adds its part here, idempotently, so the
+run command always shows the whole product working. Runs inside the demo store's schema.
+"""
+
+from __future__ import annotations
+
+from tenants.models import Tenant
+
+
+def populate(tenant: Tenant) -> None:
+    """Fill the demo store (idempotent: safe to run on every start)."""
