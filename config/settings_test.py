@@ -1,10 +1,12 @@
 """Test settings: the same real PostgreSQL and Redis, a separate Redis database."""
 
 from config.settings import *  # noqa: F401,F403
-from config.settings import REDIS_URL
+from config.settings import REDIS_URL, env
 
-# Keep tests off the Redis database a running `make run` uses (db 0).
-TEST_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/1"
+# Keep tests off the Redis database a running `make run` uses (db 0). Two test runs at
+# once (e.g. two checkouts) pick their own TEST_REDIS_DB and TEST_DATABASE_NAME.
+TEST_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/" + env("TEST_REDIS_DB", default="1")
+DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", default="test_atendo")}  # noqa: F405
 CACHES["default"]["LOCATION"] = TEST_REDIS_URL  # noqa: F405
 CELERY_BROKER_URL = TEST_REDIS_URL
 CELERY_RESULT_BACKEND = TEST_REDIS_URL
