@@ -1,0 +1,28 @@
+"""Catalog errors, each with a stable code."""
+
+from __future__ import annotations
+
+
+class CatalogError(Exception):
+    code = "catalog_error"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class OutOfStock(CatalogError):
+    code = "out_of_stock"
+
+    def __init__(self, sku: str, requested: int, available: int):
+        super().__init__(
+            f"Only {available} unit(s) of {sku} in stock; {requested} requested.", field="quantity"
+        )
+        self.sku = sku
+        self.requested = requested
+        self.available = available
+
+
+class ProductNotFound(CatalogError):
+    code = "product_not_found"
