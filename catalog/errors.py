@@ -26,3 +26,19 @@ class OutOfStock(CatalogError):
 
 class ProductNotFound(CatalogError):
     code = "product_not_found"
+
+
+class ImportFileInvalid(CatalogError):
+    """The file as a whole cannot be read (encoding, no header, unknown format)."""
+
+    code = "import_file_invalid"
+
+
+class StoreRequired(CatalogError):
+    """A store-scoped operation was asked for outside any store (the public schema)."""
+
+    code = "store_required"
+
+
+class InvalidSearch(CatalogError):
+    code = "invalid_search"

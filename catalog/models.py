@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
+
+from catalog.text import fold
 
 
 class Category(models.Model):
@@ -35,6 +38,9 @@ class Product(models.Model):
     compare_at_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="BRL")
     stock_quantity = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    # False when the store does not count units (WooCommerce "manage stock" off, marked
+    # "in stock"): the product is available while active and a sale takes nothing out.
+    track_stock = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
     category = models.ForeignKey(
         Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
@@ -61,4 +67,62 @@ class Product(models.Model):
 
     @property
     def in_stock(self) -> bool:
-        return self.stock_quantity > 0
+        return not self.track_stock or self.stock_quantity > 0
+
+
+class Language(models.TextChoices):
+    PORTUGUESE = "pt", "Português"
+    SPANISH = "es", "Español"
+    ENGLISH = "en", "English"
+
+
+class StoreProfile(models.Model):
+    """The facts an agent needs about the store itself. One row per store (``pk`` 1)."""
+
+    SINGLETON_PK = 1
+
+    company_name = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True)
+    opening_hours = models.TextField(blank=True, help_text="e.g. Mon-Fri 9:00-18:00, Sat 9:00-13:00")
+    contact_phone = models.CharField(max_length=40, blank=True)
+    contact_email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    shipping_policy = models.TextField(blank=True)
+    returns_policy = models.TextField(blank=True)
+    payment_policy = models.TextField(blank=True)
+    # Also picks the full-text search configuration (portuguese, spanish, english).
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.PORTUGUESE)
+    currency = models.CharField(max_length=3, default="BRL", help_text="ISO 4217, e.g. BRL, ARS, USD")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "store profile"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="store_profile_is_a_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return self.company_name or "Store profile"
+
+
+class Synonym(models.Model):
+    """A customer's word and the catalog's words for it, applied at search time.
+
+    One way: a query with ``term`` also looks for each of ``equivalents`` (add the reverse
+    row when it should work both ways). Terms are kept lowercase and without accents.
+    """
+
+    term = models.CharField(max_length=100, unique=True)
+    equivalents = ArrayField(models.CharField(max_length=100), help_text="Comma-separated.")
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return f"{self.term} → {', '.join(self.equivalents)}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Queries are folded the same way before synonyms are looked up.
+        self.term = fold(self.term)
+        self.equivalents = [e.strip() for e in self.equivalents if e and e.strip()]
+        super().save(*args, **kwargs)
