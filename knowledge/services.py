@@ -1,0 +1,318 @@
+"""State changes of the knowledge base: collections, documents, ingestion, deletion.
+
+Everything here runs in the current store's schema; nothing names a schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.fields.json import KeyTextTransform
+from django.utils import timezone
+
+from knowledge.chunking import chunk_sections, token_counter_for
+from knowledge.embedders import Embedder, get_embedder
+from knowledge.errors import (
+    CollectionNotFound,
+    DocumentNotFound,
+    EmbedderMismatch,
+    EmbedderUnavailable,
+    EmptyDocument,
+    KnowledgeError,
+    UploadTooLarge,
+)
+from knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Collection, Document, KnowledgeSettings
+from knowledge.parsing import Section, detect_format, parse
+from knowledge.selectors import search_language
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AddedDocument:
+    document: Document
+    # False when the same content was already in the collection (nothing new was stored).
+    created: bool
+
+
+def store_settings() -> KnowledgeSettings:
+    """The store's knowledge settings (created with the platform defaults on first use)."""
+    obj, _ = KnowledgeSettings.objects.get_or_create(pk=1)
+    return obj
+
+
+def set_store_embedder(name: str) -> KnowledgeSettings:
+    """Choose the store's embedder ("" = platform default). Raises ``UnknownEmbedder``.
+
+    Existing chunks keep their vectors until re-indexed (``reindex``).
+    """
+    if name:
+        get_embedder(name)
+    obj = store_settings()
+    obj.embedder = name
+    obj.save(update_fields=["embedder"])
+    return obj
+
+
+def create_collection(
+    name: str, *, description: str = "", chunk_tokens: int | None = None,
+    chunk_overlap: int | None = None,
+) -> Collection:
+    """A collection, or the existing one of that name (idempotent)."""
+    defaults = {"description": description}
+    if chunk_tokens is not None:
+        defaults["chunk_tokens"] = chunk_tokens
+    if chunk_overlap is not None:
+        defaults["chunk_overlap"] = chunk_overlap
+    collection, _ = Collection.objects.get_or_create(name=name, defaults=defaults)
+    return collection
+
+
+def _collection(collection_id: int) -> Collection:
+    try:
+        return Collection.objects.get(pk=collection_id)
+    except Collection.DoesNotExist as exc:
+        raise CollectionNotFound(f"No collection {collection_id}.", field="collection") from exc
+
+
+def upload_document(
+    collection_id: int, *, filename: str, data: bytes, title: str = "", ingest: str = "async"
+) -> AddedDocument:
+    """Store an uploaded file and ingest it.
+
+    Validates size (``KNOWLEDGE_MAX_UPLOAD_BYTES``) and type by content; raises
+    ``UploadTooLarge`` / ``UnsupportedFileType`` naming the ``file`` field. The same bytes
+    uploaded again into the collection return the existing document (``created=False``).
+    ``ingest``: ``"async"`` enqueues the task on commit, ``"sync"`` ingests now, ``"none"``.
+    """
+    limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
+    if len(data) > limit:
+        raise UploadTooLarge(
+            f"file: {filename} is {len(data) / 1_048_576:.1f} MB; the limit is "
+            f"{limit / 1_048_576:.0f} MB.",
+            field="file",
+        )
+    if not data.strip():
+        raise EmptyDocument(f"file: {filename} is empty.", field="file")
+    fmt = detect_format(data, filename, field_name="file")
+    collection = _collection(collection_id)
+    return _add(
+        collection,
+        title=title or filename.rsplit("/", 1)[-1],
+        source_kind=Document.SourceKind.FILE,
+        fmt=fmt,
+        data=data,
+        filename=filename,
+        ingest=ingest,
+    )
+
+
+def add_text_document(
+    collection_id: int, *, title: str, text: str, fmt: str = "txt", ingest: str = "async"
+) -> AddedDocument:
+    """Pasted text (plain or Markdown with ``fmt="md"``) as a document; same rules as uploads."""
+    data = text.encode()
+    if not text.strip():
+        raise EmptyDocument("text: the text is empty.", field="text")
+    if len(data) > settings.KNOWLEDGE_MAX_UPLOAD_BYTES:
+        raise UploadTooLarge("text: the text is larger than the upload limit.", field="text")
+    collection = _collection(collection_id)
+    return _add(
+        collection, title=title, source_kind=Document.SourceKind.TEXT, fmt=fmt, data=data,
+        filename="", ingest=ingest,
+    )
+
+
+def _add(
+    collection: Collection, *, title: str, source_kind: str, fmt: str, data: bytes,
+    filename: str, ingest: str,
+) -> AddedDocument:
+    content_hash = hashlib.sha256(data).hexdigest()
+    existing = Document.objects.filter(collection=collection, content_hash=content_hash).first()
+    if existing is not None:
+        return AddedDocument(existing, created=False)
+    document = Document(
+        collection=collection, title=title[:300], source_kind=source_kind, format=fmt,
+        size_bytes=len(data), content_hash=content_hash,
+    )
+    if source_kind == Document.SourceKind.TEXT:
+        document.text = data.decode()
+    try:
+        with transaction.atomic():
+            if source_kind == Document.SourceKind.FILE:
+                document.file.save(filename.rsplit("/", 1)[-1], ContentFile(data), save=False)
+            document.save()
+    except IntegrityError:
+        # A concurrent upload of the same content won the unique constraint.
+        if document.file:
+            document.file.delete(save=False)
+        return AddedDocument(
+            Document.objects.get(collection=collection, content_hash=content_hash), created=False
+        )
+    logger.info(
+        "knowledge.document.added",
+        extra={"document_id": document.pk, "collection_id": collection.pk, "format": fmt},
+    )
+    _schedule_ingestion(document, ingest)
+    return AddedDocument(document, created=True)
+
+
+def _schedule_ingestion(document: Document, ingest: str) -> None:
+    if ingest == "sync":
+        ingest_document(document.pk)
+        document.refresh_from_db()
+    elif ingest == "async":
+        from knowledge.tasks import ingest_document_task
+
+        transaction.on_commit(lambda: ingest_document_task.delay(document.pk))
+
+
+def _source_bytes(document: Document) -> bytes:
+    if document.source_kind == Document.SourceKind.TEXT:
+        return document.text.encode()
+    with document.file.open("rb") as fh:
+        return fh.read()
+
+
+def ingest_document(document_id: int, *, embedder_name: str | None = None) -> Document:
+    """Parse, chunk, embed and index a document; idempotent (re-running rebuilds its chunks).
+
+    The old chunks stay searchable until the new ones replace them in one transaction, so
+    re-indexing never leaves a gap. A document that cannot be read ends ``failed`` with the
+    error (returned, not raised); ``EmbedderUnavailable`` also marks it failed and is
+    re-raised so the task can retry. Raises ``DocumentNotFound``.
+    """
+    with transaction.atomic():
+        try:
+            document = (
+                Document.objects.select_for_update().select_related("collection").get(pk=document_id)
+            )
+        except Document.DoesNotExist as exc:
+            raise DocumentNotFound(f"No document {document_id}.", field="document") from exc
+        Document.objects.filter(pk=document_id).update(
+            status=Document.Status.PROCESSING, progress=0, error=""
+        )
+    try:
+        embedder = get_embedder(embedder_name)
+        if embedder.dimensions != EMBEDDING_DIMENSIONS:
+            raise EmbedderMismatch(
+                f"Embedder {embedder.name} gives {embedder.dimensions}-d vectors; chunks store "
+                f"{EMBEDDING_DIMENSIONS}-d.", field="embedder"
+            )
+        sections = parse(_source_bytes(document), document.format, document.title)
+        _progress(document_id, 5)
+        _write_chunks(document, sections, embedder)
+    except EmbedderUnavailable as exc:
+        _fail(document_id, exc)
+        raise
+    except (KnowledgeError, OSError) as exc:
+        _fail(document_id, exc)
+    document.refresh_from_db()
+    return document
+
+
+def _progress(document_id: int, percent: int) -> None:
+    Document.objects.filter(pk=document_id).update(progress=percent)
+
+
+def _fail(document_id: int, exc: Exception) -> None:
+    message = getattr(exc, "message", None) or str(exc)
+    Document.objects.filter(pk=document_id).update(status=Document.Status.FAILED, error=message)
+    logger.warning(
+        "knowledge.document.failed",
+        extra={"document_id": document_id, "error": message, "code": getattr(exc, "code", "")},
+    )
+
+
+def _write_chunks(document: Document, sections: list[Section], embedder: Embedder) -> None:
+    collection = document.collection
+    drafts = chunk_sections(
+        sections,
+        max_tokens=collection.chunk_tokens,
+        overlap=collection.chunk_overlap,
+        count_tokens=token_counter_for(embedder),
+    )
+    # The title and heading travel with each chunk's vector: a chunk alone ("Up to 30
+    # days.") rarely says what it is about.
+    inputs = [_embedding_input(document.title, d.context, d.text) for d in drafts]
+    vectors: list[list[float]] = []
+    batch = max(1, settings.KNOWLEDGE_EMBED_BATCH_SIZE)
+    for start in range(0, len(inputs), batch):
+        vectors.extend(embedder.embed_passages(inputs[start : start + batch]))
+        _progress(document.pk, 5 + int(90 * min(len(inputs), start + batch) / max(1, len(inputs))))
+    language = search_language()
+    with transaction.atomic():
+        Chunk.objects.filter(document=document).delete()
+        Chunk.objects.bulk_create(
+            [
+                Chunk(
+                    document=document, collection=collection, position=i, text=d.text,
+                    token_count=d.token_count, metadata=d.metadata, embedding=vector,
+                )
+                for i, (d, vector) in enumerate(zip(drafts, vectors, strict=True))
+            ],
+            batch_size=500,
+        )
+        Chunk.objects.filter(document=document).update(
+            search_vector=SearchVector(Value(document.title), config=language, weight="A")
+            + SearchVector(KeyTextTransform("heading", "metadata"), config=language, weight="A")
+            + SearchVector("text", config=language, weight="B")
+        )
+        Document.objects.filter(pk=document.pk).update(
+            status=Document.Status.READY, progress=100, error="", chunk_count=len(drafts),
+            embedder=embedder.name, ingested_at=timezone.now(),
+        )
+    logger.info(
+        "knowledge.document.ingested",
+        extra={"document_id": document.pk, "chunks": len(drafts), "embedder": embedder.name},
+    )
+
+
+def _embedding_input(title: str, context: str, text: str) -> str:
+    head = " — ".join(part for part in (title, context) if part)
+    return f"{head}\n{text}" if head else text
+
+
+def delete_document(document_id: int) -> None:
+    """Delete a document and its chunks in one transaction; its file goes after commit."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None:
+            raise DocumentNotFound(f"No document {document_id}.", field="document")
+        stored = document.file.name if document.file else ""
+        storage = document.file.storage
+        Chunk.objects.filter(document_id=document_id).delete()
+        document.delete()
+        if stored:
+            transaction.on_commit(lambda: storage.delete(stored))
+    logger.info("knowledge.document.deleted", extra={"document_id": document_id})
+
+
+def reindex_documents(
+    document_ids: list[int], *, embedder_name: str | None = None, sync: bool = False
+) -> int:
+    """Re-ingest documents (e.g. after a chunking or embedder change); returns how many.
+
+    Each keeps its current chunks searchable until its new ones are written.
+    ``sync=False`` enqueues one task per document after commit.
+    """
+    ids = list(Document.objects.filter(pk__in=document_ids).values_list("pk", flat=True))
+    if sync:
+        for pk in ids:
+            ingest_document(pk, embedder_name=embedder_name)
+        return len(ids)
+    from knowledge.tasks import ingest_document_task
+
+    Document.objects.filter(pk__in=ids).update(status=Document.Status.PENDING, progress=0)
+    for pk in ids:
+        transaction.on_commit(
+            lambda pk=pk: ingest_document_task.delay(pk, embedder_name=embedder_name)
+        )
+    return len(ids)
