@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.top_up_spare_schemas",
         "schedule": 60.0,
     },
+    "expire-unpaid-orders": {
+        "task": "orders.expire_unpaid_orders_in_all_stores",
+        "schedule": 60.0,
+    },
 }
 
 LOGGING = {

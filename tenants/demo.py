@@ -9,3 +9,10 @@ from tenants.models import Tenant
 
 def populate(tenant: Tenant) -> None:
     """Fill the demo store (idempotent: safe to run on every start)."""
+
+    # Leads and orders (after the catalog's demo: orders need its products).
+    from leads import demo as leads_demo
+    from orders import demo as orders_demo
+
+    leads_demo.populate()
+    orders_demo.populate()

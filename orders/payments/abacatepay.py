@@ -1,0 +1,176 @@
+"""AbacatePay (PIX): create a billing for an order, verify and parse its webhooks.
+
+Wire format (docs.abacatepay.com): ``POST {base}/v1/billing/create`` with a Bearer API key,
+amounts in cents, answer ``{"data": {"id": "bill_...", "url": ...}, "error": null}``.
+Webhooks carry two proofs: our webhook secret (query ``webhookSecret`` or header
+``X-Webhook-Secret``) proves the origin; ``X-Webhook-Signature`` =
+base64(HMAC-SHA256(AbacatePay's public key, raw body)) proves the body is intact.
+v1 events: ``billing.paid|refunded|...``; v2: ``checkout.completed|refunded|...`` with an
+``id`` per event (v1 deliveries have none; their id is derived from event + billing id).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from orders.errors import GatewayRejected, GatewayUnavailable, WebhookRejected
+from orders.payments.base import Checkout, GatewayEvent
+
+logger = logging.getLogger(__name__)
+
+# AbacatePay signs every webhook with this key, the same for all accounts (it is public:
+# the signature proves integrity; our secret proves the sender).
+PUBLIC_SIGNATURE_KEY = (
+    "t9dXRhHHo3yDEj5pVDYz0frf7q6bMKyMRmxxCPIPp3RCplBfXRxqlC6ZpiWmOqj4L63qEaeUOtrCI8P0VMUgo6iIga2ri9"
+    "ogaHFs0WIIywSMg0q7RmBfybe1E5XJcfC4IW3alNqym0tXoAKkzvfEjZxV6bE0oG2zJrNNYmUCKZyV0KZ3JS8Votf9EAWWYd"
+    "iDkMkpbMdPggfh1EqHlVkMiTady6jOR3hyzGEHrIz2Ret0xHKMbiqkr9HS1JhNHDX9"
+)
+DEFAULT_BASE_URL = "https://api.abacatepay.com"
+PAID_EVENTS = {"billing.paid", "checkout.completed", "transparent.completed"}
+REFUNDED_EVENTS = {"billing.refunded", "checkout.refunded", "transparent.refunded"}
+
+
+def sign(body: bytes, key: str = PUBLIC_SIGNATURE_KEY) -> str:
+    """The ``X-Webhook-Signature`` AbacatePay sends for ``body``."""
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal("1")))
+
+
+class AbacatePayGateway:
+    name = "abacatepay"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        webhook_secret: str | None = None,
+        base_url: str | None = None,
+        return_url: str | None = None,
+        timeout: float | None = None,
+    ):
+        self.api_key = api_key if api_key is not None else getattr(settings, "ABACATEPAY_API_KEY", "")
+        self.webhook_secret = (
+            webhook_secret if webhook_secret is not None else getattr(settings, "ABACATEPAY_WEBHOOK_SECRET", "")
+        )
+        self.base_url = (base_url or getattr(settings, "ABACATEPAY_BASE_URL", "") or DEFAULT_BASE_URL).rstrip("/")
+        self.return_url = return_url or getattr(settings, "ABACATEPAY_RETURN_URL", "https://atendo.local/")
+        self.timeout = timeout or getattr(settings, "ABACATEPAY_TIMEOUT_SECONDS", 10.0)
+
+    # --- outbound --------------------------------------------------------------------
+
+    def create_checkout(self, order) -> Checkout:
+        lead = order.lead
+        body: dict[str, Any] = {
+            "frequency": "ONE_TIME",
+            "methods": ["PIX"],
+            "products": [
+                {
+                    "externalId": item.sku,
+                    "name": item.name,
+                    "quantity": item.quantity,
+                    "price": to_cents(item.unit_price),
+                }
+                for item in order.items.all()
+            ],
+            "returnUrl": self.return_url,
+            "completionUrl": self.return_url,
+            "metadata": {"orderNumber": order.number},
+        }
+        if order.shipping_total:
+            body["products"].append(
+                {"externalId": "shipping", "name": "Shipping", "quantity": 1, "price": to_cents(order.shipping_total)}
+            )
+        if lead.email or lead.phone:
+            body["customer"] = {
+                k: v for k, v in (("name", lead.name), ("email", lead.email), ("cellphone", lead.phone)) if v
+            }
+        answer = self._post("/v1/billing/create", body)
+        data = answer.get("data") or {}
+        if answer.get("error") or not data.get("id"):
+            raise GatewayRejected(f"AbacatePay refused the billing: {answer.get('error')!r}")
+        return Checkout(reference=data["id"], url=data.get("url", ""))
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.api_key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:500].decode(errors="replace")
+            if exc.code >= 500:
+                raise GatewayUnavailable(f"AbacatePay answered {exc.code}: {detail}") from exc
+            raise GatewayRejected(f"AbacatePay answered {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise GatewayUnavailable(f"AbacatePay is unreachable: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise GatewayRejected("AbacatePay answered with something that is not JSON.") from exc
+
+    # --- inbound ---------------------------------------------------------------------
+
+    def verify(self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+        """Raises ``WebhookRejected`` unless both the secret and the signature check out."""
+        if not self.webhook_secret:
+            raise WebhookRejected("No AbacatePay webhook secret is configured.")
+        given_secret = query.get("webhookSecret") or _header(headers, "X-Webhook-Secret") or ""
+        if not hmac.compare_digest(given_secret.encode(), self.webhook_secret.encode()):
+            raise WebhookRejected("Wrong or missing webhook secret.", field="webhookSecret")
+        signature = _header(headers, "X-Webhook-Signature") or ""
+        if not hmac.compare_digest(signature.encode(), sign(body).encode()):
+            raise WebhookRejected("Wrong or missing X-Webhook-Signature.", field="X-Webhook-Signature")
+
+    def parse_webhook(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> GatewayEvent:
+        self.verify(body, headers, query)
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise WebhookRejected("The webhook body is not JSON.") from exc
+        if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+            raise WebhookRejected("The webhook body has no event.")
+        raw_kind = payload["event"]
+        data = payload.get("data") or {}
+        charge = data.get("checkout") or data.get("transparent") or data.get("billing") or data
+        reference = str(charge.get("id") or "")
+        event_id = str(payload.get("id") or f"{raw_kind}:{reference}")
+        amount = charge.get("paidAmount", charge.get("amount"))
+        kind = "paid" if raw_kind in PAID_EVENTS else "refunded" if raw_kind in REFUNDED_EVENTS else "other"
+        return GatewayEvent(
+            event_id=event_id,
+            kind=kind,
+            raw_kind=raw_kind,
+            reference=reference,
+            external_id=str(charge.get("externalId") or ""),
+            amount_cents=int(amount) if isinstance(amount, (int, float)) else None,
+            payload=payload,
+        )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
