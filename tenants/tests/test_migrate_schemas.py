@@ -1,0 +1,30 @@
+"""migrate_schemas migrates only the stores that need it."""
+
+from django.core.management import call_command
+from django.db import connection
+
+from tenants.migration_executor import current_schemas
+
+
+def test_migrate_schemas_skips_current_stores_and_migrates_the_rest(public_schema, capsys):
+    assert current_schemas(["store_a", "store_b"]) == {"store_a", "store_b"}
+    with connection.cursor() as cursor:
+        # A shared-app migration: recorded in store schemas, its SQL never runs there.
+        cursor.execute(
+            "DELETE FROM store_b.django_migrations WHERE app = 'tenants' AND name = '0002_vector_extension'"
+        )
+    assert current_schemas(["store_a", "store_b"]) == {"store_a"}
+
+    call_command("migrate_schemas", verbosity=1)
+
+    out = capsys.readouterr().out
+    assert "already current, skipped" in out
+    assert "store_b" in out and "Applying tenants.0002_vector_extension" in out
+    assert "[standard:store_a]" not in out
+    assert current_schemas(["store_a", "store_b"]) == {"store_a", "store_b"}
+
+
+def test_a_schema_without_migrations_table_is_not_current(public_schema):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA empty_one")
+    assert current_schemas(["empty_one", "store_a"]) == {"store_a"}
