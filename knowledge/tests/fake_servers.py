@@ -78,6 +78,9 @@ class FakeEmbeddingServer:
                 self.wfile.write(data)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Clients keep connections alive; don't wait for them on close.
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
