@@ -49,3 +49,36 @@ class Domain(DomainMixin):
 
     class Meta:
         ordering = ["domain"]
+
+
+class ApiKeyScope(models.TextChoices):
+    APP = "app", "App (the store's frontend: full CRUD)"
+    WEBHOOK = "webhook", "Webhook (inbound integrations: stock sync, payment relays)"
+    READ = "read", "Read (dashboards)"
+    PLATFORM = "platform", "Platform (operators: manage stores)"
+
+
+class ApiKey(models.Model):
+    """A store's API key. Only a SHA-256 of the secret is kept; the key names its store.
+
+    The full key (``atd_<prefix>_<secret>``) is shown once, at creation.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (atd_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,7 @@
+"""/api/v1/: each app's API. Store endpoints act in the store named by the key or domain."""
+
+from django.urls import include, path
+
+store_api = [
+    path("", include("tenants.api.urls")),
+]
