@@ -9,6 +9,9 @@ from tenants.models import Tenant
 
 def populate(tenant: Tenant) -> None:
     """Fill the demo store (idempotent: safe to run on every start)."""
+    from catalog import demo as catalog_demo
+
+    catalog_demo.populate()
 
     # Leads and orders (after the catalog's demo: orders need its products).
     from leads import demo as leads_demo

@@ -1,0 +1,402 @@
+"""Product search for the store's customers (the agent's catalog tool) and its staff.
+
+The lexical leg is PostgreSQL full-text search in the store's language (its profile's
+``language``: portuguese, spanish or english stemming) over unaccented text, so
+"sapatilhas" finds "Sapatilha" and "clasica" finds "Clássica". On top of it:
+
+* synonyms: a query word that is a store synonym also looks for its equivalents
+  ("mallas" -> "leotardos");
+* typos: a query word the catalog does not contain is completed with the catalog's
+  words that look like it (pg_trgm similarity: "zapatilas" -> "zapatillas");
+* ranking: the share of the query's words a product matches first, then ts_rank
+  (name > parent/category > SKU/attributes > description), then trigram similarity
+  of the whole query to the name; an exact SKU wins outright.
+
+The semantic leg (product embeddings from the knowledge app's embedder) is fused with
+the lexical ranking by reciprocal rank fusion when the store has product embeddings.
+
+A variant and its parent are one family: by default each family appears once, as the
+member that matched best (the size 36 variant for "sapatilha de ponta 36", the parent
+for "sapatilha de ponta").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+
+from catalog.errors import InvalidSearch
+from catalog.models import Category, Language, Synonym
+from catalog.selectors import get_store_profile
+from catalog.text import fold
+
+logger = logging.getLogger(__name__)
+
+TEXT_SEARCH_CONFIGS = {
+    Language.PORTUGUESE: "portuguese",
+    Language.SPANISH: "spanish",
+    Language.ENGLISH: "english",
+}
+# How alike a query word and a catalog word must be to count as a typo of it (pg_trgm).
+TYPO_SIMILARITY = 0.45
+# Below this trigram similarity a product that matched no query word is not a result.
+TRIGRAM_ONLY_THRESHOLD = 0.45
+# Reciprocal rank fusion constant (Cormack et al.): dampens the weight of the top ranks.
+RRF_K = 60
+MAX_LIMIT = 100
+_WORD = re.compile(r"\w+(?:-\w+)*")
+
+
+@dataclass(frozen=True)
+class ProductHit:
+    product_id: int
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    stock: int | None  # None: the store does not count units of this product
+    in_stock: bool
+    score: float
+    parent_id: int | None
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """How a query was read: one group of alternatives per query word or phrase."""
+
+    text: str
+    groups: tuple[tuple[str, ...], ...]
+
+
+def search_products(
+    query: str = "",
+    *,
+    price_min: Decimal | None = None,
+    price_max: Decimal | None = None,
+    category: str | int | None = None,
+    attributes: Mapping[str, str] | None = None,
+    in_stock_only: bool = False,
+    limit: int = 10,
+    collapse_variants: bool = True,
+) -> list[ProductHit]:
+    """Active products of the current store matching ``query`` and the filters, best first.
+
+    ``category`` is a category id or slug and includes its subcategories; ``attributes``
+    such as ``{"tamanho": "36"}`` match a variant's value or a parent's list of values.
+    An empty query lists the filtered products by name. Read-only; raises
+    ``InvalidSearch`` for an unknown category or a bad range.
+    """
+    if limit < 1 or limit > MAX_LIMIT:
+        raise InvalidSearch(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise InvalidSearch("price_min is above price_max.", field="price_min")
+    profile = get_store_profile()
+    config = TEXT_SEARCH_CONFIGS.get(profile.language, "simple")
+    plan = plan_query(query)
+
+    where, params = _filters(price_min, price_max, category, attributes, in_stock_only)
+    lexical = _lexical(plan, query.strip().lower(), config, where, params, collapse_variants, limit)
+    semantic = _semantic(plan.text, where, params, collapse_variants, limit) if plan.text else []
+    hits = _fuse(lexical, semantic, limit, collapse_variants) if semantic else lexical[:limit]
+    logger.info(
+        "catalog.searched",
+        extra={"query": query, "hits": len(hits), "semantic": bool(semantic)},
+    )
+    return hits
+
+
+# --- reading the query ---
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def plan_query(query: str) -> QueryPlan:
+    """Split the query into word groups, each with its synonyms and likely spellings."""
+    tokens = _tokens(query)
+    if not tokens:
+        return QueryPlan(text="", groups=())
+    synonyms = {
+        tuple(_tokens(s.term)): tuple(s.equivalents)
+        for s in Synonym.objects.all()
+        if _tokens(s.term)
+    }
+    longest = max((len(t) for t in synonyms), default=0)
+
+    groups: list[list[str]] = []
+    plain: list[int] = []  # indexes of groups that are a single query word, no synonym
+    i = 0
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 0, -1):
+            term = tuple(tokens[i : i + size])
+            if term in synonyms:
+                groups.append([" ".join(term), *synonyms[term]])
+                i += size
+                break
+        else:
+            plain.append(len(groups))
+            groups.append([tokens[i]])
+            i += 1
+
+    corrections = _spelling_corrections(
+        sorted({groups[g][0] for g in plain if len(groups[g][0]) >= 4 and not groups[g][0].isdigit()})
+    )
+    single_word_synonyms = {t[0]: eq for t, eq in synonyms.items() if len(t) == 1}
+    for g in plain:
+        word = groups[g][0]
+        for fixed in corrections.get(word, ()):
+            groups[g].append(fixed)
+            groups[g].extend(single_word_synonyms.get(fixed, ()))
+    return QueryPlan(
+        text=" ".join(tokens), groups=tuple(tuple(dict.fromkeys(g)) for g in groups)
+    )
+
+
+def _spelling_corrections(words: list[str]) -> dict[str, list[str]]:
+    """Catalog words (names, categories, attributes, synonym terms) like each unknown word."""
+    if not words:
+        return {}
+    sql = """
+        WITH vocabulary AS (
+            SELECT DISTINCT w FROM (
+                SELECT regexp_split_to_table(
+                    lower(public.unaccent(p.name || ' ' || coalesce(c.name, '') || ' ' || p.attributes::text)),
+                    '[^a-z0-9]+') AS w
+                FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id
+                WHERE p.is_active
+                UNION ALL
+                SELECT lower(public.unaccent(term)) FROM catalog_synonym WHERE term !~ '\\s'
+            ) words WHERE length(w) >= 3
+        ),
+        known AS (SELECT t FROM unnest(%s::text[]) t WHERE t IN (SELECT w FROM vocabulary))
+        SELECT t, w FROM (
+            SELECT t, w, row_number() OVER (PARTITION BY t ORDER BY public.similarity(t, w) DESC, w) AS n
+            FROM unnest(%s::text[]) t, vocabulary
+            WHERE t NOT IN (SELECT t FROM known) AND public.similarity(t, w) >= %s
+        ) ranked WHERE n <= 2 ORDER BY t, n
+    """
+    out: dict[str, list[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [words, words, TYPO_SIMILARITY])
+        for word, fixed in cursor.fetchall():
+            out.setdefault(word, []).append(fixed)
+    return out
+
+
+# --- filters shared by both legs ---
+
+
+def _category_ids(category: str | int) -> list[int]:
+    found = (
+        Category.objects.filter(pk=category).first()
+        if isinstance(category, int) or str(category).isdigit()
+        else Category.objects.filter(slug=category).first()
+    )
+    if found is None:
+        raise InvalidSearch(f"No category {category!r}.", field="category")
+    ids, frontier = [found.pk], [found.pk]
+    while frontier:
+        frontier = list(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+        frontier = [pk for pk in frontier if pk not in ids]
+        ids.extend(frontier)
+    return ids
+
+
+def _filters(
+    price_min: Decimal | None,
+    price_max: Decimal | None,
+    category: str | int | None,
+    attributes: Mapping[str, str] | None,
+    in_stock_only: bool,
+) -> tuple[str, list]:
+    """SQL conditions over ``p`` (product), ``par`` (its parent), ``fam`` (its variants)."""
+    where = ["p.is_active", "(par.id IS NULL OR par.is_active)"]
+    params: list = []
+    if price_min is not None:
+        where.append("p.price >= %s")
+        params.append(price_min)
+    if price_max is not None:
+        where.append("p.price <= %s")
+        params.append(price_max)
+    if category is not None:
+        where.append("coalesce(p.category_id, par.category_id) = ANY(%s)")
+        params.append(_category_ids(category))
+    if attributes:
+        # A size or colour is bought as a variant: a parent only lists its variants' options.
+        where.append("fam.n = 0")
+    for key, value in (attributes or {}).items():
+        where.append("(p.attributes @> %s::jsonb OR p.attributes @> %s::jsonb)")
+        params.extend([json.dumps({key.lower(): str(value)}), json.dumps({key.lower(): [str(value)]})])
+    if in_stock_only:
+        where.append(f"({_AVAILABLE})")
+    return " AND ".join(where), params
+
+
+_AVAILABLE = """CASE WHEN fam.n > 0 THEN fam.available
+    ELSE (NOT p.track_stock OR p.stock_quantity > 0) END"""
+_STOCK = """CASE WHEN fam.n > 0 THEN (CASE WHEN fam.untracked THEN NULL ELSE fam.stock END)
+    WHEN p.track_stock THEN p.stock_quantity END"""
+_FROM = """
+    catalog_product p
+    LEFT JOIN catalog_product par ON par.id = p.parent_id
+    LEFT JOIN catalog_category c ON c.id = coalesce(p.category_id, par.category_id)
+    LEFT JOIN catalog_category cp ON cp.id = c.parent_id
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n, sum(v.stock_quantity)::int AS stock,
+               bool_or(NOT v.track_stock OR v.stock_quantity > 0) AS available,
+               bool_or(NOT v.track_stock) AS untracked
+        FROM catalog_product v WHERE v.parent_id = p.id AND v.is_active
+    ) fam ON true
+"""
+
+
+def _rows_to_hits(rows: list[tuple]) -> list[ProductHit]:
+    return [
+        ProductHit(
+            product_id=r[0], sku=r[1], name=r[2], price=r[3], currency=r[4], stock=r[5],
+            in_stock=bool(r[6]), score=round(float(r[8]), 4), parent_id=r[9],
+        )
+        for r in rows
+    ]
+
+
+def _collapse(inner: str, collapse: bool) -> str:
+    if not collapse:
+        return inner
+    # One row per family: the member that matched most of the query's words (the size
+    # 36 for "... 36"), the parent when a variant matched nothing more than it did.
+    return f"""
+        SELECT DISTINCT ON (coalesce(parent_id, id)) * FROM ({inner}) members
+        ORDER BY coalesce(parent_id, id), coverage DESC, (parent_id IS NOT NULL), score DESC, id
+    """
+
+
+# --- lexical leg ---
+
+
+def _lexical(
+    plan: QueryPlan, raw: str, config: str, where: str, params: list, collapse: bool, limit: int
+) -> list[ProductHit]:
+    columns = f"p.id, p.sku, p.name, p.price, p.currency, {_STOCK} AS stock, {_AVAILABLE} AS in_stock"
+    if not plan.groups:
+        sql = f"""
+            SELECT * FROM ({_collapse(f"SELECT {columns}, 0.0 AS coverage, 0.0 AS score, p.parent_id FROM {_FROM} WHERE {where}", collapse)}) hits
+            ORDER BY name, id LIMIT %s
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, limit])
+            return _rows_to_hits(cursor.fetchall())
+
+    groups = ["|".join(alternatives) for alternatives in plan.groups]
+    document = """
+        setweight(to_tsvector(%(cfg)s, public.unaccent(p.name)), 'A')
+        || setweight(to_tsvector(%(cfg)s, public.unaccent(
+               coalesce(par.name, '') || ' ' || coalesce(c.name, '') || ' ' || coalesce(cp.name, ''))), 'B')
+        || setweight(to_tsvector(%(cfg)s, public.unaccent(
+               p.sku || ' ' || (
+                   -- A parent's lists of options (sizes 34-38) are its variants' to match.
+                   SELECT coalesce(string_agg(value #>> '{}', ' '), '') FROM jsonb_each(p.attributes)
+                   WHERE fam.n = 0 OR jsonb_typeof(value) <> 'array'))), 'C')
+        || setweight(to_tsvector(%(cfg)s, public.unaccent(
+               p.description || ' ' || coalesce(par.description, ''))), 'D')
+    """
+    inner = f"""
+        SELECT {columns}, coverage,
+            coverage + 0.3 * rank + 0.3 * trigram
+                + CASE WHEN lower(p.sku) = %(raw)s THEN 2 ELSE 0 END AS score,
+            p.parent_id
+        FROM {_FROM},
+        LATERAL (SELECT {document} AS doc) d,
+        LATERAL (
+            SELECT
+                coalesce((SELECT count(*) FROM groups g WHERE d.doc @@ g.tq)::float
+                         / nullif((SELECT count(*) FROM groups), 0), 0) AS coverage,
+                coalesce(ts_rank_cd(d.doc, (SELECT tq FROM whole), 32), 0) AS rank,
+                public.word_similarity(%(text)s, lower(public.unaccent(p.name || ' ' || coalesce(par.name, '')))) AS trigram
+        ) s
+        WHERE {where.replace("%s", "%%s")}
+          AND (coverage > 0 OR trigram >= %(trigram_min)s OR lower(p.sku) = %(raw)s)
+    """
+    sql = f"""
+        WITH alternatives AS (
+            SELECT g.idx, a.alt, plainto_tsquery(%(cfg)s, public.unaccent(a.alt)) AS tq
+            FROM unnest(%(groups)s::text[]) WITH ORDINALITY AS g(alts, idx),
+                 unnest(string_to_array(g.alts, '|')) AS a(alt)
+        ),
+        groups AS (
+            SELECT idx, string_agg('(' || tq::text || ')', ' | ')::tsquery AS tq
+            FROM alternatives WHERE numnode(tq) > 0 GROUP BY idx
+        ),
+        whole AS (SELECT string_agg('(' || tq::text || ')', ' | ')::tsquery AS tq FROM groups)
+        SELECT * FROM ({_collapse(inner, collapse)}) hits
+        ORDER BY score DESC, name, id
+        LIMIT %(limit)s
+    """
+    named = {
+        "cfg": config,
+        "groups": groups,
+        "text": plan.text,
+        "raw": raw,
+        "trigram_min": TRIGRAM_ONLY_THRESHOLD,
+        "limit": limit * 3,
+    }
+    # The filters use positional placeholders; give them names so both styles mix.
+    for n, value in enumerate(params):
+        named[f"f{n}"] = value
+    sql = _name_positional(sql, len(params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, named)
+        return _rows_to_hits(cursor.fetchall())
+
+
+def _name_positional(sql: str, count: int) -> str:
+    parts = sql.split("%%s")
+    if len(parts) - 1 != count:
+        raise AssertionError("filter placeholders out of step with their values")
+    out = parts[0]
+    for n, part in enumerate(parts[1:]):
+        out += f"%(f{n})s" + part
+    return out
+
+
+# --- semantic leg and fusion ---
+
+
+def _semantic(text: str, where: str, params: list, collapse: bool, limit: int) -> list[ProductHit]:
+    """Products nearest to the query by meaning; [] while the store has no embeddings."""
+    return []
+
+
+def _fuse(
+    lexical: list[ProductHit], semantic: list[ProductHit], limit: int, collapse: bool
+) -> list[ProductHit]:
+    """Reciprocal rank fusion: score = sum over legs of 1 / (RRF_K + rank)."""
+    scores: dict[int, float] = {}
+    hits: dict[int, ProductHit] = {}
+    for leg in (lexical, semantic):
+        for rank, hit in enumerate(leg, start=1):
+            scores[hit.product_id] = scores.get(hit.product_id, 0.0) + 1.0 / (RRF_K + rank)
+            hits.setdefault(hit.product_id, hit)
+    ordered = sorted(scores, key=lambda pid: (-scores[pid], hits[pid].name))
+    fused = [
+        ProductHit(**{**hits[pid].__dict__, "score": round(scores[pid], 6)}) for pid in ordered
+    ]
+    return (_one_per_family(fused) if collapse else fused)[:limit]
+
+
+def _one_per_family(hits: list[ProductHit]) -> list[ProductHit]:
+    seen: set[int] = set()
+    out = []
+    for hit in hits:
+        family = hit.parent_id or hit.product_id
+        if family not in seen:
+            seen.add(family)
+            out.append(hit)
+    return out
