@@ -37,7 +37,7 @@ from django.utils.text import slugify
 from catalog.errors import ImportFileInvalid
 from catalog.models import Category, Product
 from catalog.selectors import get_store_profile
-from catalog.services import _announce
+from catalog.services import announce_stock_change
 
 logger = logging.getLogger(__name__)
 
@@ -433,7 +433,7 @@ def _save(row: _Row, categories: _Categories, currency: str) -> bool:
         setattr(existing, key, value)
     existing.save()
     if existing.stock_quantity != before:
-        _announce(existing, before, existing.stock_quantity)
+        announce_stock_change(existing, before, existing.stock_quantity)
     return False
 
 

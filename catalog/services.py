@@ -41,7 +41,7 @@ def decrement_stock(product_id: int, quantity: int) -> int:
             raise OutOfStock(product.sku, quantity, product.stock_quantity)
         Product.objects.filter(pk=product_id).update(stock_quantity=F("stock_quantity") - quantity)
         left = product.stock_quantity - quantity
-    _announce(product, product.stock_quantity, left)
+    announce_stock_change(product, product.stock_quantity, left)
     return left
 
 
@@ -55,7 +55,7 @@ def restore_stock(product_id: int, quantity: int) -> int:
             return product.stock_quantity
         Product.objects.filter(pk=product_id).update(stock_quantity=F("stock_quantity") + quantity)
         now = product.stock_quantity + quantity
-    _announce(product, product.stock_quantity, now)
+    announce_stock_change(product, product.stock_quantity, now)
     return now
 
 
@@ -105,7 +105,7 @@ def sync_stock_levels(levels: Mapping[str, int | str]) -> StockSyncReport:
             Product.objects.filter(pk=product.pk).update(stock_quantity=quantity, track_stock=True)
             updated.append(product.sku)
             if before != quantity:
-                _announce(product, before, quantity)
+                announce_stock_change(product, before, quantity)
     known = {p.sku for p in products}
     unknown = sorted(sku for sku in wanted if sku not in known)
     logger.info(
@@ -120,7 +120,8 @@ def sync_stock_levels(levels: Mapping[str, int | str]) -> StockSyncReport:
     )
 
 
-def _announce(product: Product, before: int, after: int) -> None:
+def announce_stock_change(product: Product, before: int, after: int) -> None:
+    """Emit ``stock_changed`` once the current transaction commits (never on rollback)."""
     transaction.on_commit(
         lambda: stock_changed.send(
             sender=Product, product_id=product.pk, sku=product.sku, before=before, after=after
