@@ -89,8 +89,8 @@ def search(
     """The ``top_k`` best chunks of the current store for ``query``, best first.
 
     Filters: ``collection_ids``, ``document_ids``, ``metadata`` (containment: ``{"page": 2}``).
-    ``mode`` is ``hybrid`` (both legs fused), ``vector`` or ``fulltext``. Only chunks of
-    ready documents are searched. Read-only; safe to call from any request or task.
+    ``mode`` is ``hybrid`` (both legs fused), ``vector`` or ``fulltext``. Read-only; safe
+    to call from any request or task.
     """
     request = SearchRequest(
         query=query, top_k=top_k, collection_ids=tuple(collection_ids),
@@ -162,7 +162,9 @@ def run_search(request: SearchRequest, *, embedder: Embedder | None = None) -> l
 
 
 def _filtered(request: SearchRequest):
-    qs = Chunk.objects.filter(document__status="ready")
+    # Chunks exist only once a document's ingestion succeeded, and a re-index swaps them in
+    # one transaction: a document being re-indexed (or whose re-index failed) keeps answering.
+    qs = Chunk.objects.all()
     if request.collection_ids:
         qs = qs.filter(collection_id__in=request.collection_ids)
     if request.document_ids:

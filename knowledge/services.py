@@ -185,9 +185,10 @@ def ingest_document(document_id: int, *, embedder_name: str | None = None) -> Do
     """Parse, chunk, embed and index a document; idempotent (re-running rebuilds its chunks).
 
     The old chunks stay searchable until the new ones replace them in one transaction, so
-    re-indexing never leaves a gap. A document that cannot be read ends ``failed`` with the
-    error (returned, not raised); ``EmbedderUnavailable`` also marks it failed and is
-    re-raised so the task can retry. Raises ``DocumentNotFound``.
+    re-indexing never leaves a gap, and a failed re-index leaves the old chunks in place
+    (the document stays ``ready``, the error is recorded). A first ingestion that fails ends
+    ``failed`` with the error (returned, not raised); ``EmbedderUnavailable`` is re-raised
+    after recording so the task can retry. Raises ``DocumentNotFound``.
     """
     with transaction.atomic():
         try:
@@ -199,6 +200,7 @@ def ingest_document(document_id: int, *, embedder_name: str | None = None) -> Do
         Document.objects.filter(pk=document_id).update(
             status=Document.Status.PROCESSING, progress=0, error=""
         )
+    was_ready = document.status == Document.Status.READY and document.chunk_count > 0
     try:
         embedder = get_embedder(embedder_name)
         if embedder.dimensions != EMBEDDING_DIMENSIONS:
@@ -210,10 +212,10 @@ def ingest_document(document_id: int, *, embedder_name: str | None = None) -> Do
         _progress(document_id, 5)
         _write_chunks(document, sections, embedder)
     except EmbedderUnavailable as exc:
-        _fail(document_id, exc)
+        _fail(document_id, exc, keep_ready=was_ready)
         raise
     except (KnowledgeError, OSError) as exc:
-        _fail(document_id, exc)
+        _fail(document_id, exc, keep_ready=was_ready)
     document.refresh_from_db()
     return document
 
@@ -222,9 +224,15 @@ def _progress(document_id: int, percent: int) -> None:
     Document.objects.filter(pk=document_id).update(progress=percent)
 
 
-def _fail(document_id: int, exc: Exception) -> None:
+def _fail(document_id: int, exc: Exception, *, keep_ready: bool = False) -> None:
+    """Record a failure. A re-index that fails keeps the document ready on its old chunks."""
     message = getattr(exc, "message", None) or str(exc)
-    Document.objects.filter(pk=document_id).update(status=Document.Status.FAILED, error=message)
+    if keep_ready:
+        Document.objects.filter(pk=document_id).update(
+            status=Document.Status.READY, progress=100, error=f"Re-index failed: {message}"
+        )
+    else:
+        Document.objects.filter(pk=document_id).update(status=Document.Status.FAILED, error=message)
     logger.warning(
         "knowledge.document.failed",
         extra={"document_id": document_id, "error": message, "code": getattr(exc, "code", "")},

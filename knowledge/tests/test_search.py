@@ -90,10 +90,15 @@ def test_score_threshold_and_top_k(policies, guides):
     assert search("   ") == []
 
 
-def test_only_ready_documents_are_searched(policies):
+def test_a_pending_document_is_not_found_and_one_being_reindexed_still_is(policies):
+    pending = services.add_text_document(
+        policies.pk, title="Gift cards", text="Gift cards never expire.", ingest="none"
+    ).document
+    assert pending.status == "pending"
+    assert "Gift cards" not in {h.document_title for h in search("gift cards expire", top_k=10)}
     Document.objects.filter(title="returns.md").update(status="processing")
-    hits = search("refunds to the original payment method", top_k=10)
-    assert "returns.md" not in {h.document_title for h in hits}
+    hits = search("refunds to the original payment method", top_k=3)
+    assert hits[0].document_title == "returns.md"
 
 
 def test_store_b_never_sees_store_a_chunks(policies, other_store):
