@@ -254,3 +254,32 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Channels ---
+# Meta (WhatsApp Cloud API, Instagram, Messenger): the platform app's secret signs every
+# webhook (X-Hub-Signature-256); the verify token answers the GET handshake (each
+# channel's own verify token is accepted too).
+CHANNELS_META_APP_SECRET = env("CHANNELS_META_APP_SECRET", default="")
+CHANNELS_META_VERIFY_TOKEN = env("CHANNELS_META_VERIFY_TOKEN", default="")
+CHANNELS_META_GRAPH_BASE_URL = env("CHANNELS_META_GRAPH_BASE_URL", default="https://graph.facebook.com")
+CHANNELS_META_GRAPH_VERSION = env("CHANNELS_META_GRAPH_VERSION", default="v24.0")
+CHANNELS_META_ACCESS_TOKEN = env("CHANNELS_META_ACCESS_TOKEN", default="")
+# Chatwoot signed webhooks older than this are refused (seconds).
+CHANNELS_CHATWOOT_SIGNATURE_MAX_AGE = env.int("CHANNELS_CHATWOOT_SIGNATURE_MAX_AGE", default=300)
+# Accumulator: a burst ends after this many quiet seconds (a channel's config may override
+# burst_seconds / burst_max_wait_seconds), or when its first message is this old.
+CHANNELS_BURST_SECONDS = env.float("CHANNELS_BURST_SECONDS", default=3.0)
+CHANNELS_BURST_MAX_WAIT_SECONDS = env.float("CHANNELS_BURST_MAX_WAIT_SECONDS", default=20.0)
+CHANNELS_BURST_SEPARATOR = env("CHANNELS_BURST_SEPARATOR", default="\n")
+# Messages of the conversation the agent sees on each turn.
+CHANNELS_HISTORY_MESSAGES = env.int("CHANNELS_HISTORY_MESSAGES", default=20)
+# A turn still "running" after this many seconds is presumed dead and may be taken over.
+CHANNELS_TURN_LEASE_SECONDS = env.int("CHANNELS_TURN_LEASE_SECONDS", default=300)
+# The agent: a dotted path to a callable TurnRequest -> TurnResult.
+CHANNELS_TURN_RUNNER = env("CHANNELS_TURN_RUNNER", default="agents.services.run_turn")
+# Outbound delivery.
+CHANNELS_HTTP_TIMEOUT = env.float("CHANNELS_HTTP_TIMEOUT", default=10.0)
+CHANNELS_SEND_MAX_RETRIES = env.int("CHANNELS_SEND_MAX_RETRIES", default=5)
+CHANNELS_SEND_BACKOFF = env.float("CHANNELS_SEND_BACKOFF", default=2.0)
+CHANNELS_REPLY_SPACING_SECONDS = env.float("CHANNELS_REPLY_SPACING_SECONDS", default=1.0)
+CHANNELS_MAX_MESSAGE_CHARS = env.int("CHANNELS_MAX_MESSAGE_CHARS", default=4096)

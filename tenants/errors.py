@@ -32,3 +32,9 @@ class TenantRequired(TenantError):
     """Work that belongs to a store ran without naming one."""
 
     code = "tenant_required"
+
+
+class ProviderAccountTaken(TenantError):
+    """A provider account (e.g. a WhatsApp phone_number_id) already routes to another store."""
+
+    code = "provider_account_taken"

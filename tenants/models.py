@@ -82,3 +82,31 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class ProviderAccountRoute(models.Model):
+    """Which store (and which of its channels) a provider account belongs to.
+
+    Providers that call one platform-wide webhook (Meta: WhatsApp ``phone_number_id``,
+    a Page id, an Instagram account id) are routed to the store through this table. The
+    channel itself lives in the store's schema; ``channel_id`` names it there.
+    """
+
+    provider = models.CharField(max_length=20)  # whatsapp, messenger, instagram
+    account_id = models.CharField(max_length=64)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="provider_routes")
+    channel_id = models.BigIntegerField()
+    # The channel's verify token, so the platform-wide GET handshake can accept it.
+    verify_token = models.CharField(max_length=128, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["provider", "account_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "account_id"], name="provider_account_route_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.account_id} -> {self.tenant_id}"

@@ -285,3 +285,101 @@ def ensure_platform(*, operator_email: str | None = None, operator_password: str
                     operator.set_unusable_password()
                 operator.save()
     return public
+
+
+# --- provider account routing (platform-wide webhooks) ---------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderRoute:
+    tenant: Tenant
+    channel_id: int
+
+
+def route_cache_key(provider: str, account_id: str) -> str:
+    return f"provider-route:{provider}:{account_id}"
+
+
+def set_provider_route(
+    *, provider: str, account_id: str, tenant: Tenant, channel_id: int, verify_token: str = ""
+) -> None:
+    """Route ``(provider, account_id)`` to a store's channel. Idempotent for the same store;
+    raises ``ProviderAccountTaken`` when the account already routes to another store."""
+    from django.core.cache import cache
+
+    from tenants.errors import ProviderAccountTaken
+    from tenants.models import ProviderAccountRoute
+
+    account_id = str(account_id).strip()
+    with schema_context("public"):
+        with transaction.atomic():
+            route, created = ProviderAccountRoute.objects.select_for_update().get_or_create(
+                provider=provider,
+                account_id=account_id,
+                defaults={"tenant": tenant, "channel_id": channel_id, "verify_token": verify_token},
+            )
+            if not created:
+                if route.tenant_id != tenant.pk:
+                    raise ProviderAccountTaken(
+                        f"{provider} account {account_id} is already connected to another store.",
+                        field="account_id",
+                    )
+                ProviderAccountRoute.objects.filter(pk=route.pk).update(
+                    channel_id=channel_id, verify_token=verify_token
+                )
+        cache.delete(route_cache_key(provider, account_id))
+
+
+def remove_provider_routes(*, tenant: Tenant, channel_id: int, keep: tuple[str, str] | None = None) -> None:
+    """Forget every route to a store's channel (except ``keep = (provider, account_id)``)."""
+    from django.core.cache import cache
+
+    from tenants.models import ProviderAccountRoute
+
+    with schema_context("public"):
+        routes = ProviderAccountRoute.objects.filter(tenant=tenant, channel_id=channel_id)
+        if keep is not None:
+            routes = routes.exclude(provider=keep[0], account_id=keep[1])
+        keys = [route_cache_key(p, a) for p, a in routes.values_list("provider", "account_id")]
+        routes.delete()
+        if keys:
+            cache.delete_many(keys)
+
+
+def route_for_provider_account(provider: str, account_id: str) -> ProviderRoute | None:
+    """The active store (and channel id) a provider account routes to, or None. Cached."""
+    from django.core.cache import cache
+
+    from tenants.models import ProviderAccountRoute
+
+    account_id = str(account_id or "").strip()
+    if not account_id:
+        return None
+    with schema_context("public"):
+        key = route_cache_key(provider, account_id)
+        cached = cache.get(key)
+        if cached is None:
+            route = (
+                ProviderAccountRoute.objects.select_related("tenant")
+                .filter(provider=provider, account_id=account_id)
+                .first()
+            )
+            cached = (route.tenant, route.channel_id) if route else ""
+            # Short-lived: a store switched off or deleted stops receiving within a minute.
+            cache.set(key, cached, min(settings.TENANT_DOMAIN_CACHE_SECONDS, 60))
+        if not cached:
+            return None
+        tenant, channel_id = cached
+        if tenant.is_spare or not tenant.is_active:
+            return None
+        return ProviderRoute(tenant=tenant, channel_id=channel_id)
+
+
+def provider_verify_token_known(verify_token: str) -> bool:
+    """Whether some connected channel uses this verify token (Meta's GET handshake)."""
+    from tenants.models import ProviderAccountRoute
+
+    if not verify_token:
+        return False
+    with schema_context("public"):
+        return ProviderAccountRoute.objects.filter(verify_token=verify_token).exists()

@@ -1,0 +1,218 @@
+"""A store's channels, conversations, messages, raw inbound events and agent turns."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def new_verify_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ChannelKind(models.TextChoices):
+    WHATSAPP = "whatsapp", "WhatsApp Cloud API"
+    CHATWOOT = "chatwoot", "Chatwoot"
+    EVOLUTION = "evolution", "Evolution API"
+    WUZAPI = "wuzapi", "WuzAPI"
+    INSTAGRAM = "instagram", "Instagram Direct"
+    MESSENGER = "messenger", "Facebook Messenger"
+    API = "api", "API / web"
+
+
+# Channels whose provider calls the platform-wide Meta webhook, and the config key that
+# names the provider account they are routed by.
+META_ROUTE_KEYS = {
+    ChannelKind.WHATSAPP: "phone_number_id",
+    ChannelKind.INSTAGRAM: "ig_account_id",
+    ChannelKind.MESSENGER: "page_id",
+}
+
+
+class Channel(models.Model):
+    """One connection of the store to a messaging provider.
+
+    ``config`` holds the provider's settings: base URLs (``graph_base_url``,
+    ``base_url``), account ids (``phone_number_id``, ``account_id``, ``instance``),
+    credentials (``access_token``, ``api_access_token``, ``webhook_secret``, ``apikey``,
+    ``token``, ``hmac_key``) and the accumulator's ``burst_seconds`` /
+    ``burst_max_wait_seconds``.
+    """
+
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices)
+    name = models.CharField(max_length=100)
+    config = models.JSONField(default=dict, blank=True)
+    verify_token = models.CharField(max_length=128, default=new_verify_token)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def setting(self, key: str, default=None):
+        value = (self.config or {}).get(key)
+        return default if value in (None, "") else value
+
+
+class ConversationStatus(models.TextChoices):
+    BOT = "bot", "Bot answers"
+    HUMAN = "human", "Human (handoff)"
+
+
+class Conversation(models.Model):
+    """The thread between the store and one contact on one channel."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="conversations")
+    # How the provider names the contact: a WhatsApp wa_id, a Chatwoot contact id...
+    contact_id = models.CharField(max_length=128)
+    contact_name = models.CharField(max_length=200, blank=True)
+    # The provider's own conversation id where it has one (Chatwoot).
+    external_id = models.CharField(max_length=128, blank=True)
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="conversations"
+    )
+    status = models.CharField(
+        max_length=10, choices=ConversationStatus.choices, default=ConversationStatus.BOT
+    )
+    handoff_reason = models.CharField(max_length=500, blank=True)
+    handoff_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "contact_id"], name="conversation_unique_channel_contact"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "-last_activity_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.contact_name or self.contact_id} on {self.channel.name}"
+
+
+class Direction(models.TextChoices):
+    IN = "in", "Inbound"
+    OUT = "out", "Outbound"
+
+
+class MessageStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+
+
+class Message(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # Denormalised so a provider id is unique per channel.
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    # Who wrote an outbound message: the agent, or staff (a human agent, the store's API).
+    author = models.CharField(max_length=20, blank=True)
+    text = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    # The provider id of the message this one replies to (WhatsApp ``context.id``).
+    reply_to_provider_id = models.CharField(max_length=255, blank=True)
+    media_type = models.CharField(max_length=20, blank=True)
+    media_ref = models.CharField(max_length=500, blank=True)
+    media_mime = models.CharField(max_length=100, blank=True)
+    caption = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=MessageStatus.choices)
+    error_code = models.CharField(max_length=50, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # An outbound message's key: a retried turn records its reply under the same key.
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    turn = models.ForeignKey(
+        "ConversationTurn", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+    )
+    part = models.PositiveSmallIntegerField(default=0)
+    provider_timestamp = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "direction", "provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="message_unique_provider_id_per_channel",
+            )
+        ]
+        indexes = [models.Index(fields=["conversation", "direction", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.text[:40] or self.media_type}"
+
+
+class TurnStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Answered"
+    SILENT = "silent", "Silent (no reply)"
+    FAILED = "failed", "Failed"
+
+
+class ConversationTurn(models.Model):
+    """One agent turn answering one burst of customer messages.
+
+    ``turn_key`` (conversation id + last inbound message id of the burst) is unique, so a
+    burst closed twice (a retried or duplicated task) is still one turn.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="turns")
+    turn_key = models.CharField(max_length=100, unique=True)
+    first_message_id = models.BigIntegerField()
+    last_message_id = models.BigIntegerField()
+    status = models.CharField(max_length=10, choices=TurnStatus.choices, default=TurnStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    reply = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    agent_id = models.BigIntegerField(null=True, blank=True)
+    provider = models.CharField(max_length=50, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["conversation", "pk"]
+
+    def __str__(self) -> str:
+        return f"turn {self.turn_key} ({self.status})"
+
+
+class InboundEvent(models.Model):
+    """A provider's webhook delivery as received (the part of it that concerns this store)."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    provider = models.CharField(max_length=20)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    processed = models.BooleanField(default=False)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} event at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,169 @@
+"""What we send to providers: one function per provider call, each with a timeout.
+
+Every call goes to a base URL from the channel's config (or settings), so tests point
+them at local fake servers. Failures raise ``DeliveryError`` saying whether trying
+again later makes sense (429, 5xx, network) or not (4xx: bad token, bad number...).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from channels.errors import ChannelMisconfigured, DeliveryError
+from channels.models import Channel, ChannelKind
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sent:
+    provider_message_id: str
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "0")))
+    except ValueError:
+        return 0.0
+
+
+def _post(url: str, *, json: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    try:
+        response = httpx.post(url, json=json, headers=headers, timeout=settings.CHANNELS_HTTP_TIMEOUT)
+    except httpx.HTTPError as exc:  # connect/read timeouts, refused connections...
+        raise DeliveryError(f"{url}: {exc.__class__.__name__}: {exc}", retryable=True) from exc
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {"raw": response.text[:500]}
+    if response.status_code >= 400:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict):
+            detail = error.get("message") or error.get("error_user_msg") or str(error)
+            provider_code = str(error.get("code", ""))
+        else:
+            detail = str(error or body)[:500]
+            provider_code = ""
+        raise DeliveryError(
+            f"HTTP {response.status_code}: {detail}",
+            retryable=response.status_code == 429 or response.status_code >= 500,
+            status=response.status_code,
+            provider_code=provider_code,
+            retry_after=_retry_after(response),
+        )
+    return body if isinstance(body, dict) else {"data": body}
+
+
+def _required(channel: Channel, *keys: str) -> list[str]:
+    values = [channel.setting(key) for key in keys]
+    missing = [key for key, value in zip(keys, values, strict=True) if not value]
+    if missing:
+        raise ChannelMisconfigured(
+            f"Channel {channel.name!r} needs {', '.join(missing)} in its config.", field="config"
+        )
+    return [str(v) for v in values]
+
+
+def graph_url(channel: Channel, path: str) -> str:
+    base = str(channel.setting("graph_base_url", settings.CHANNELS_META_GRAPH_BASE_URL)).rstrip("/")
+    version = channel.setting("graph_version", settings.CHANNELS_META_GRAPH_VERSION)
+    return f"{base}/{version}/{path.lstrip('/')}"
+
+
+def _meta_token(channel: Channel) -> str:
+    token = channel.setting("access_token", settings.CHANNELS_META_ACCESS_TOKEN)
+    if not token:
+        raise ChannelMisconfigured(f"Channel {channel.name!r} has no access_token.", field="config")
+    return str(token)
+
+
+def send_text(channel: Channel, *, to: str, text: str, external_conversation_id: str = "",
+              reply_to: str = "", idempotency_key: str = "") -> Sent:
+    """Send ``text`` to contact ``to`` through ``channel``. Raises ``DeliveryError`` or
+    ``ChannelMisconfigured``."""
+    kind = channel.kind
+    if kind == ChannelKind.WHATSAPP:
+        (phone_number_id,) = _required(channel, "phone_number_id")
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": {"preview_url": False, "body": text},
+        }
+        if reply_to:
+            body["context"] = {"message_id": reply_to}
+        data = _post(
+            graph_url(channel, f"{phone_number_id}/messages"),
+            json=body,
+            headers={"Authorization": f"Bearer {_meta_token(channel)}"},
+        )
+        messages = data.get("messages") or [{}]
+        return Sent(provider_message_id=str(messages[0].get("id", "")))
+    if kind in (ChannelKind.MESSENGER, ChannelKind.INSTAGRAM):
+        account = _required(channel, "page_id" if kind == ChannelKind.MESSENGER else "ig_account_id")[0]
+        data = _post(
+            graph_url(channel, f"{account}/messages"),
+            json={"recipient": {"id": to}, "messaging_type": "RESPONSE", "message": {"text": text}},
+            headers={"Authorization": f"Bearer {_meta_token(channel)}"},
+        )
+        return Sent(provider_message_id=str(data.get("message_id", "")))
+    if kind == ChannelKind.CHATWOOT:
+        base_url, account_id, token = _required(channel, "base_url", "account_id", "api_access_token")
+        if not external_conversation_id:
+            raise ChannelMisconfigured("A Chatwoot reply needs the Chatwoot conversation id.")
+        data = _post(
+            f"{base_url.rstrip('/')}/api/v1/accounts/{account_id}/conversations/"
+            f"{external_conversation_id}/messages",
+            json={"content": text, "message_type": "outgoing", "private": False,
+                  "content_type": "text", "content_attributes": {}},
+            headers={"api_access_token": token},
+        )
+        return Sent(provider_message_id=str(data.get("id", "")))
+    if kind == ChannelKind.EVOLUTION:
+        base_url, instance, apikey = _required(channel, "base_url", "instance", "apikey")
+        data = _post(
+            f"{base_url.rstrip('/')}/message/sendText/{instance}",
+            json={"number": to, "text": text},
+            headers={"apikey": apikey},
+        )
+        return Sent(provider_message_id=str((data.get("key") or {}).get("id", "")))
+    if kind == ChannelKind.WUZAPI:
+        base_url, token = _required(channel, "base_url", "token")
+        body = {"Phone": to, "Body": text}
+        if idempotency_key:
+            # WuzAPI takes the message id from the caller: a resend reuses it.
+            body["Id"] = idempotency_key
+        data = _post(f"{base_url.rstrip('/')}/chat/send/text", json=body, headers={"Token": token})
+        inner = data.get("data") if isinstance(data.get("data"), dict) else data
+        return Sent(provider_message_id=str(inner.get("Id", "") or inner.get("id", "") or idempotency_key))
+    if kind == ChannelKind.API:
+        # The API/web channel's replies are read from the conversation; nothing to call.
+        return Sent(provider_message_id="")
+    raise ChannelMisconfigured(f"Channel kind {kind!r} cannot send messages.")
+
+
+def chatwoot_open_conversation(channel: Channel, external_conversation_id: str) -> None:
+    """Hand a Chatwoot conversation to humans: toggle its status to ``open`` (and assign
+    the configured team). Raises ``DeliveryError``."""
+    base_url, account_id, token = _required(channel, "base_url", "account_id", "api_access_token")
+    root = f"{base_url.rstrip('/')}/api/v1/accounts/{account_id}/conversations/{external_conversation_id}"
+    _post(f"{root}/toggle_status", json={"status": "open"}, headers={"api_access_token": token})
+    team_id = channel.setting("handoff_team_id")
+    if team_id:
+        _post(f"{root}/assignments", json={"team_id": int(team_id)}, headers={"api_access_token": token})
+
+
+def chatwoot_return_to_bot(channel: Channel, external_conversation_id: str) -> None:
+    base_url, account_id, token = _required(channel, "base_url", "account_id", "api_access_token")
+    _post(
+        f"{base_url.rstrip('/')}/api/v1/accounts/{account_id}/conversations/"
+        f"{external_conversation_id}/toggle_status",
+        json={"status": "pending"},
+        headers={"api_access_token": token},
+    )

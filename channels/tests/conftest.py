@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from django.db import connection
+
+from channels.tests.fake_providers import FakeProviderServer, fixture
+
+APP_SECRET = fixture("whatsapp/signature_vector.json")["app_secret"]
+PHONE_NUMBER_ID = "1122334455667"  # the fixtures' metadata.phone_number_id
+
+
+@pytest.fixture
+def meta_settings(settings):
+    settings.CHANNELS_META_APP_SECRET = APP_SECRET
+    settings.CHANNELS_META_VERIFY_TOKEN = ""
+    settings.CHANNELS_SEND_MAX_RETRIES = 3
+    return settings
+
+
+@pytest.fixture
+def provider():
+    server = FakeProviderServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def whatsapp_channel(store, provider, meta_settings):
+    from channels import services
+
+    return services.create_channel(
+        kind="whatsapp",
+        name="WhatsApp",
+        config={
+            "phone_number_id": PHONE_NUMBER_ID,
+            "access_token": "EAAG-test-token",
+            "graph_base_url": provider.url,
+            "graph_version": "v24.0",
+        },
+    )
+
+
+@pytest.fixture
+def chatwoot_channel(store, provider):
+    from channels import services
+
+    return services.create_channel(
+        kind="chatwoot",
+        name="Chatwoot",
+        config={"base_url": provider.url, "account_id": 1, "api_access_token": "cw-token"},
+    )
+
+
+def meta_signature(body: bytes, secret: str = APP_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_meta(client, tenant, payload: dict | bytes, *, signature: str | None = None):
+    """POST a Meta webhook to the platform domain, signed unless told otherwise; leaves
+    the connection in ``tenant``'s schema again for the test's assertions."""
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    response = client.post(
+        "/webhooks/meta/",
+        data=body,
+        content_type="application/json",
+        HTTP_HOST="localhost",
+        HTTP_X_HUB_SIGNATURE_256=signature if signature is not None else meta_signature(body),
+    )
+    connection.set_tenant(tenant)
+    return response
