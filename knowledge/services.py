@@ -82,6 +82,21 @@ def _collection(collection_id: int) -> Collection:
         raise CollectionNotFound(f"No collection {collection_id}.", field="collection") from exc
 
 
+def validate_upload(filename: str, data: bytes, field_name: str = "file") -> str:
+    """The format of an acceptable upload; raises ``UploadTooLarge``, ``EmptyDocument`` or
+    ``UnsupportedFileType``, each naming ``field_name``."""
+    limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
+    if len(data) > limit:
+        raise UploadTooLarge(
+            f"{field_name}: {filename} is {len(data) / 1_048_576:.1f} MB; the limit is "
+            f"{limit / 1_048_576:.0f} MB.",
+            field=field_name,
+        )
+    if not data.strip():
+        raise EmptyDocument(f"{field_name}: {filename} is empty.", field=field_name)
+    return detect_format(data, filename, field_name=field_name)
+
+
 def upload_document(
     collection_id: int, *, filename: str, data: bytes, title: str = "", ingest: str = "async"
 ) -> AddedDocument:
@@ -92,16 +107,7 @@ def upload_document(
     uploaded again into the collection return the existing document (``created=False``).
     ``ingest``: ``"async"`` enqueues the task on commit, ``"sync"`` ingests now, ``"none"``.
     """
-    limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
-    if len(data) > limit:
-        raise UploadTooLarge(
-            f"file: {filename} is {len(data) / 1_048_576:.1f} MB; the limit is "
-            f"{limit / 1_048_576:.0f} MB.",
-            field="file",
-        )
-    if not data.strip():
-        raise EmptyDocument(f"file: {filename} is empty.", field="file")
-    fmt = detect_format(data, filename, field_name="file")
+    fmt = validate_upload(filename, data)
     collection = _collection(collection_id)
     return _add(
         collection,
