@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from catalog import services
+from catalog.embeddings import refresh_embeddings_on_commit
 from catalog.errors import ImportFileInvalid
 from catalog.importing import import_products
 from catalog.models import Category, Product, StoreProfile, Synonym
@@ -123,6 +124,7 @@ class ProductAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "stock_quantity" in form.changed_data and before is not None:
             services.announce_stock_change(obj, int(before), obj.stock_quantity)
+        refresh_embeddings_on_commit()
 
     def get_urls(self):
         return [

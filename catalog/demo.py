@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from catalog.embeddings import refresh_embeddings_on_commit
 from catalog.models import Category, Product, Synonym
 from catalog.selectors import get_store_profile
 
@@ -132,3 +133,5 @@ def populate() -> None:
 
     for term, equivalents in SYNONYMS.items():
         Synonym.objects.update_or_create(term=term, defaults={"equivalents": equivalents})
+    # A worker embeds them for the semantic leg of search (only what changed).
+    refresh_embeddings_on_commit()

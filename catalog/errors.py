@@ -42,3 +42,9 @@ class StoreRequired(CatalogError):
 
 class InvalidSearch(CatalogError):
     code = "invalid_search"
+
+
+class EmbeddingsUnavailable(CatalogError):
+    """The store's embedder cannot fill the product vectors (e.g. another width)."""
+
+    code = "embeddings_unavailable"

@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from django.utils.text import slugify
 
+from catalog.embeddings import refresh_embeddings_on_commit
 from catalog.errors import ImportFileInvalid
 from catalog.models import Category, Product
 from catalog.selectors import get_store_profile
@@ -493,6 +494,8 @@ def import_products(content: bytes | str, *, format: ImportFormat = "auto") -> I
             except RowInvalid as exc:
                 errors.append(RowError(row.line, exc.field, exc.message))
         _derive_prices(rows)
+        if created or updated:
+            refresh_embeddings_on_commit()
 
     errors.sort(key=lambda e: e.line)
     report = ImportReport(format=fmt, created=created, updated=updated, errors=tuple(errors))

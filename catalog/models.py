@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
+from pgvector.django import HnswIndex, VectorField
 
 from catalog.text import fold
 
@@ -126,3 +127,34 @@ class Synonym(models.Model):
         self.term = fold(self.term)
         self.equivalents = [e.strip() for e in self.equivalents if e and e.strip()]
         super().save(*args, **kwargs)
+
+
+# The vector column's width (the knowledge app's default embedder, multilingual-e5-small).
+EMBEDDING_DIMENSIONS = 384
+
+
+class ProductEmbedding(models.Model):
+    """A product's meaning as a vector, for the semantic leg of search.
+
+    ``content_hash`` is of the text that was embedded (and the embedder's name), so a
+    refresh embeds only products whose text changed.
+    """
+
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, primary_key=True, related_name="embedding"
+    )
+    embedder = models.CharField(max_length=100)
+    content_hash = models.CharField(max_length=64)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            HnswIndex(
+                name="product_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]

@@ -12,8 +12,9 @@ The lexical leg is PostgreSQL full-text search in the store's language (its prof
   (name > parent/category > SKU/attributes > description), then trigram similarity
   of the whole query to the name; an exact SKU wins outright.
 
-The semantic leg (product embeddings from the knowledge app's embedder) is fused with
-the lexical ranking by reciprocal rank fusion when the store has product embeddings.
+The semantic leg (product embeddings from the knowledge app's embedder, see
+``catalog.embeddings``) is fused with the lexical ranking by weighted reciprocal rank
+fusion when the store has product embeddings.
 
 A variant and its parent are one family: by default each family appears once, as the
 member that matched best (the size 36 variant for "sapatilha de ponta 36", the parent
@@ -26,13 +27,13 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db import connection
 
-from catalog.errors import InvalidSearch
-from catalog.models import Category, Language, Synonym
+from catalog.errors import EmbeddingsUnavailable, InvalidSearch
+from catalog.models import Category, Language, ProductEmbedding, Synonym
 from catalog.selectors import get_store_profile
 from catalog.text import fold
 
@@ -49,6 +50,13 @@ TYPO_SIMILARITY = 0.45
 TRIGRAM_ONLY_THRESHOLD = 0.45
 # Reciprocal rank fusion constant (Cormack et al.): dampens the weight of the top ranks.
 RRF_K = 60
+# The lexical leg weighs more: it knows which words (and which size) the customer typed;
+# the semantic leg mostly adds what no word matched ("pointe shoes" for "sapatilha").
+LEXICAL_WEIGHT = 1.0
+SEMANTIC_WEIGHT = 0.6
+# Cosine similarity below which a semantic neighbour is not a result. Tuned for the
+# bundled multilingual-e5-small, whose similarities sit in a narrow band (0.75-0.9).
+SEMANTIC_MIN_SIMILARITY = 0.8
 MAX_LIMIT = 100
 _WORD = re.compile(r"\w+(?:-\w+)*")
 
@@ -84,12 +92,14 @@ def search_products(
     in_stock_only: bool = False,
     limit: int = 10,
     collapse_variants: bool = True,
+    semantic_leg: bool = True,
 ) -> list[ProductHit]:
     """Active products of the current store matching ``query`` and the filters, best first.
 
     ``category`` is a category id or slug and includes its subcategories; ``attributes``
     such as ``{"tamanho": "36"}`` match a variant's value or a parent's list of values.
-    An empty query lists the filtered products by name. Read-only; raises
+    An empty query lists the filtered products by name. The semantic leg runs when the
+    store has product embeddings (``semantic_leg=False`` skips it). Read-only; raises
     ``InvalidSearch`` for an unknown category or a bad range.
     """
     if limit < 1 or limit > MAX_LIMIT:
@@ -102,7 +112,7 @@ def search_products(
 
     where, params = _filters(price_min, price_max, category, attributes, in_stock_only)
     lexical = _lexical(plan, query.strip().lower(), config, where, params, collapse_variants, limit)
-    semantic = _semantic(plan.text, where, params, collapse_variants, limit) if plan.text else []
+    semantic = _semantic(plan.text, where, params, collapse_variants, limit) if plan.text and semantic_leg else []
     hits = _fuse(lexical, semantic, limit, collapse_variants) if semantic else lexical[:limit]
     logger.info(
         "catalog.searched",
@@ -370,33 +380,59 @@ def _name_positional(sql: str, count: int) -> str:
 
 
 def _semantic(text: str, where: str, params: list, collapse: bool, limit: int) -> list[ProductHit]:
-    """Products nearest to the query by meaning; [] while the store has no embeddings."""
-    return []
+    """Products nearest to the query by meaning, nearest first.
+
+    [] while the store has no product embeddings (``embed_products`` fills them after an
+    import) or when its embedder does not fit the product vectors.
+    """
+    from catalog.embeddings import store_embedder
+
+    try:
+        embedder = store_embedder()
+    except EmbeddingsUnavailable:
+        return []
+    if not ProductEmbedding.objects.filter(embedder=embedder.name).exists():
+        return []
+    vector = "[" + ",".join(f"{x:.7f}" for x in embedder.embed_query(text)) + "]"
+    columns = f"p.id, p.sku, p.name, p.price, p.currency, {_STOCK} AS stock, {_AVAILABLE} AS in_stock"
+    nearest = f"""
+        SELECT {columns}, 0.0 AS coverage, 1 - (e.embedding <=> %s::vector) AS score, p.parent_id
+        FROM {_FROM} JOIN catalog_productembedding e ON e.product_id = p.id
+        WHERE {where} AND e.embedder = %s
+        ORDER BY e.embedding <=> %s::vector
+        LIMIT %s
+    """
+    sql = f"SELECT * FROM ({_collapse(nearest, collapse)}) hits ORDER BY score DESC, id"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [vector, *params, embedder.name, vector, limit * 5])
+        hits = _rows_to_hits(cursor.fetchall())
+    return [h for h in hits if h.score >= SEMANTIC_MIN_SIMILARITY]
 
 
 def _fuse(
     lexical: list[ProductHit], semantic: list[ProductHit], limit: int, collapse: bool
 ) -> list[ProductHit]:
-    """Reciprocal rank fusion: score = sum over legs of 1 / (RRF_K + rank)."""
+    """Weighted reciprocal rank fusion: score = sum over legs of weight / (RRF_K + rank).
+
+    Ranks count families when variants are collapsed, and a family is shown by the
+    member the lexical leg chose (it knows which size the words asked for). Ties go to
+    the lexical order.
+    """
+
+    def key(hit: ProductHit) -> int:
+        return (hit.parent_id or hit.product_id) if collapse else hit.product_id
+
     scores: dict[int, float] = {}
-    hits: dict[int, ProductHit] = {}
-    for leg in (lexical, semantic):
-        for rank, hit in enumerate(leg, start=1):
-            scores[hit.product_id] = scores.get(hit.product_id, 0.0) + 1.0 / (RRF_K + rank)
-            hits.setdefault(hit.product_id, hit)
-    ordered = sorted(scores, key=lambda pid: (-scores[pid], hits[pid].name))
-    fused = [
-        ProductHit(**{**hits[pid].__dict__, "score": round(scores[pid], 6)}) for pid in ordered
-    ]
-    return (_one_per_family(fused) if collapse else fused)[:limit]
-
-
-def _one_per_family(hits: list[ProductHit]) -> list[ProductHit]:
-    seen: set[int] = set()
-    out = []
-    for hit in hits:
-        family = hit.parent_id or hit.product_id
-        if family not in seen:
-            seen.add(family)
-            out.append(hit)
-    return out
+    shown: dict[int, ProductHit] = {}
+    lexical_rank: dict[int, int] = {}
+    for weight, leg in ((LEXICAL_WEIGHT, lexical), (SEMANTIC_WEIGHT, semantic)):
+        ranked: dict[int, ProductHit] = {}
+        for hit in leg:
+            ranked.setdefault(key(hit), hit)  # a family's first (best) member
+        for rank, (k, hit) in enumerate(ranked.items(), start=1):
+            scores[k] = scores.get(k, 0.0) + weight / (RRF_K + rank)
+            shown.setdefault(k, hit)
+            if leg is lexical:
+                lexical_rank[k] = rank
+    ordered = sorted(scores, key=lambda k: (-scores[k], lexical_rank.get(k, 10**9)))
+    return [replace(shown[k], score=round(scores[k], 6)) for k in ordered][:limit]
