@@ -19,3 +19,7 @@ def populate(tenant: Tenant) -> None:
 
     leads_demo.populate()
     orders_demo.populate()
+
+    from knowledge import demo as knowledge_demo
+
+    knowledge_demo.populate()
