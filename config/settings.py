@@ -283,3 +283,20 @@ CHANNELS_SEND_MAX_RETRIES = env.int("CHANNELS_SEND_MAX_RETRIES", default=5)
 CHANNELS_SEND_BACKOFF = env.float("CHANNELS_SEND_BACKOFF", default=2.0)
 CHANNELS_REPLY_SPACING_SECONDS = env.float("CHANNELS_REPLY_SPACING_SECONDS", default=1.0)
 CHANNELS_MAX_MESSAGE_CHARS = env.int("CHANNELS_MAX_MESSAGE_CHARS", default=4096)
+
+# --- Agents ---
+# Fernet keys of the credentials vault, comma-separated; the first encrypts, all decrypt
+# (rotation: add a new key first, run `manage.py rotate_credentials`, drop the old one).
+# Unset: a development key derived from SECRET_KEY.
+CREDENTIALS_KEYS = env.list("CREDENTIALS_KEYS", default=[])
+# Where an agent's provider is reached when the agent sets no base URL of its own.
+AGENTS_OPENAI_BASE_URL = env("AGENTS_OPENAI_BASE_URL", default="https://api.openai.com/v1")
+AGENTS_OLLAMA_HOST = env("AGENTS_OLLAMA_HOST", default="http://127.0.0.1:11434")
+AGENTS_LLM_TIMEOUT = env.float("AGENTS_LLM_TIMEOUT", default=60.0)
+AGENTS_LLM_MAX_RETRIES = env.int("AGENTS_LLM_MAX_RETRIES", default=2)
+AGENTS_LLM_BACKOFF = env.float("AGENTS_LLM_BACKOFF", default=0.5)
+# Gateway the create_order tool starts a payment with ("" = leave the order a draft).
+AGENTS_ORDER_PAYMENT_GATEWAY = env("AGENTS_ORDER_PAYMENT_GATEWAY", default="manual")
+# The offline responder quotes a passage only when it shares words with the question or
+# is at least this similar to it (cosine, 0..1).
+AGENTS_OFFLINE_MIN_SIMILARITY = env.float("AGENTS_OFFLINE_MIN_SIMILARITY", default=0.86)

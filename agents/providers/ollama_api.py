@@ -1,0 +1,98 @@
+"""Ollama's own ``/api/chat`` through the ``ollama`` client (tool calling included)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agents.errors import ProviderRejected
+from agents.providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ChatResponse,
+    ToolCall,
+    with_retries,
+)
+
+
+def _to_ollama(message: ChatMessage) -> dict[str, Any]:
+    if message.role == "tool":
+        return {"role": "tool", "content": message.content or "", "tool_name": message.name}
+    wire: dict[str, Any] = {"role": message.role, "content": message.content or ""}
+    if message.tool_calls:
+        wire["tool_calls"] = [
+            {"function": {"name": c.name, "arguments": _as_dict(c.arguments)}} for c in message.tool_calls
+        ]
+    return wire
+
+
+def _as_dict(arguments: str) -> dict:
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class OllamaProvider:
+    name = "ollama"
+
+    def __init__(self, *, host: str, model: str, timeout: float = 60.0, max_retries: int = 2, backoff: float = 0.5):
+        import ollama
+
+        self.model = model
+        self.host = host
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self._client = ollama.Client(host=host, timeout=timeout)
+
+    @staticmethod
+    def _retryable(exc: Exception) -> float | None:
+        import httpx
+        import ollama
+
+        if isinstance(exc, ollama.ResponseError):
+            return 0.0 if exc.status_code == 429 or exc.status_code >= 500 else None
+        if isinstance(exc, (httpx.TransportError, ConnectionError)):
+            return 0.0
+        return None
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        import ollama
+
+        model = request.model or self.model
+        try:
+            response = with_retries(
+                lambda: self._client.chat(
+                    model=model,
+                    messages=[_to_ollama(m) for m in request.messages],
+                    tools=list(request.tools) or None,
+                    options={"temperature": request.temperature, "num_predict": request.max_tokens},
+                ),
+                retryable=self._retryable,
+                max_retries=self.max_retries,
+                backoff=self.backoff,
+                provider=f"ollama:{model}",
+            )
+        except ollama.ResponseError as exc:
+            raise ProviderRejected(
+                f"ollama:{model} at {self.host} refused the request (HTTP {exc.status_code}): {exc.error}"
+            ) from exc
+        message = response.message
+        # Ollama gives tool calls no ids; number them so results can be matched.
+        calls = tuple(
+            ToolCall(
+                id=f"ollama-{i}",
+                name=c.function.name,
+                arguments=json.dumps(dict(c.function.arguments or {}), ensure_ascii=False),
+            )
+            for i, c in enumerate(message.tool_calls or [])
+        )
+        return ChatResponse(
+            content=message.content or None,
+            tool_calls=calls,
+            prompt_tokens=response.prompt_eval_count or 0,
+            completion_tokens=response.eval_count or 0,
+            model=response.model or model,
+            finish_reason=response.done_reason or "",
+        )

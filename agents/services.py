@@ -1,0 +1,448 @@
+"""The agent's state changes and its turn: ``run_turn(TurnRequest) -> TurnResult``.
+
+A turn: pick the agent, apply its handoff rules, build the prompt (system prompt, store
+facts, the lead's profile, the memory window), then loop model → tool calls → results
+until a final answer or the iteration limit, falling back along the agent's provider
+chain (the offline responder last) when a provider is down. Every model call is recorded
+as token usage and every call and tool call as a step of the turn's ``AgentRun``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents import tools
+from agents.agent_templates import TEMPLATES
+from agents.errors import (
+    AgentNotFound,
+    CredentialMissing,
+    CredentialUnreadable,
+    NoActiveAgent,
+    ProviderError,
+    UnknownProvider,
+    UnknownTemplate,
+)
+from agents.models import (
+    Agent,
+    AgentRun,
+    AgentStep,
+    ProviderKind,
+    RunStatus,
+    StepKind,
+    TokenUsage,
+)
+from agents.pricing import cost_of
+from agents.providers.base import ChatMessage, ChatRequest, ChatResponse, Provider
+from agents.providers.offline import (
+    OfflineResponder,
+    StoreFacts,
+    latest_question,
+    phrase,
+    words,
+)
+from agents.turns import ConversationMessage, TurnRequest, TurnResult
+
+logger = logging.getLogger(__name__)
+
+STORE_FACT_FIELDS = (
+    ("company_name", "Store"),
+    ("address", "Address"),
+    ("opening_hours", "Opening hours"),
+    ("contact_phone", "Phone"),
+    ("contact_email", "E-mail"),
+    ("website", "Website"),
+    ("shipping_policy", "Shipping"),
+    ("returns_policy", "Returns and exchanges"),
+    ("payment_policy", "Payment"),
+)
+
+
+# --- agents -----------------------------------------------------------------------------
+
+
+def create_agent_from_template(
+    template: str,
+    *,
+    name: str | None = None,
+    provider: str = ProviderKind.OFFLINE,
+    model: str = "",
+    make_default: bool = False,
+) -> Agent:
+    """A new agent from the ``sales``, ``support`` or ``leads`` template.
+
+    The name defaults to the template's, with " 2", " 3"... when taken. Raises
+    ``UnknownTemplate``. ``make_default`` makes it the store's default agent.
+    """
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise UnknownTemplate(f"No agent template {template!r}; choose one of {', '.join(TEMPLATES)}.", field="template")
+    base = name or spec.name
+    candidate, n = base, 1
+    while Agent.objects.filter(name=candidate).exists():
+        n += 1
+        candidate = f"{base} {n}"
+    agent = Agent.objects.create(
+        name=candidate,
+        role=spec.role,
+        system_prompt=spec.system_prompt,
+        provider=provider,
+        model=model,
+        temperature=spec.temperature,
+        enabled_tools=list(spec.tools),
+    )
+    if make_default:
+        set_default_agent(agent.pk)
+        agent.refresh_from_db()
+    logger.info("agents.agent_created", extra={"agent_id": agent.pk, "template": template})
+    return agent
+
+
+def set_default_agent(agent_id: int) -> Agent:
+    """Make this agent the store's default (and active); the previous default stops being it."""
+    with transaction.atomic():
+        agent = Agent.objects.select_for_update().filter(pk=agent_id).first()
+        if agent is None:
+            raise AgentNotFound(f"No agent with id {agent_id}.", field="agent_id")
+        Agent.objects.filter(is_default=True).exclude(pk=agent_id).update(is_default=False)
+        Agent.objects.filter(pk=agent_id).update(is_default=True, is_active=True)
+    agent.refresh_from_db()
+    return agent
+
+
+def ensure_default_agent() -> Agent:
+    """The store's default agent, creating a Sales agent on the offline responder when the
+    store has no agent at all (so a fresh store answers). Safe under concurrent calls."""
+    agent = Agent.objects.filter(is_default=True).first()
+    if agent is not None:
+        return agent
+    if Agent.objects.exists():
+        raise NoActiveAgent("The store has agents but none is the default.")
+    try:
+        with transaction.atomic():
+            return create_agent_from_template("sales", make_default=True)
+    except IntegrityError:
+        return Agent.objects.get(is_default=True)
+
+
+def agent_for_turn(agent_id: int | None) -> Agent:
+    """The agent a turn names (it must be active), else the store's default active agent.
+    Raises ``AgentNotFound`` / ``NoActiveAgent``."""
+    if agent_id is not None:
+        agent = Agent.objects.filter(pk=agent_id).first()
+        if agent is None:
+            raise AgentNotFound(f"No agent with id {agent_id}.", field="agent_id")
+        if not agent.is_active:
+            raise NoActiveAgent(f"Agent {agent.name!r} is not active.", field="agent_id")
+        return agent
+    if not Agent.objects.exists():
+        return ensure_default_agent()
+    agent = Agent.objects.filter(is_active=True).order_by("-is_default", "name").first()
+    if agent is None:
+        raise NoActiveAgent("The store has no active agent.")
+    return agent
+
+
+# --- providers --------------------------------------------------------------------------
+
+
+def store_facts() -> StoreFacts:
+    from catalog.selectors import get_store_profile
+
+    profile = get_store_profile()
+    facts = tuple((f, str(getattr(profile, f) or "").strip()) for f, _ in STORE_FACT_FIELDS)
+    return StoreFacts(language=profile.language or "pt", facts=tuple(x for x in facts if x[1]))
+
+
+def build_provider(agent: Agent, kind: str, model: str, *, facts: StoreFacts | None = None) -> Provider:
+    """The provider ``kind`` for ``agent``. Raises ``CredentialMissing`` when the store's vault
+    has no API key for it, ``UnknownProvider`` for a kind we do not speak."""
+    if kind == ProviderKind.OFFLINE:
+        return OfflineResponder(store=facts or store_facts(), min_similarity=settings.AGENTS_OFFLINE_MIN_SIMILARITY)
+    if kind == ProviderKind.OPENAI:
+        from agents.providers.openai_compat import OpenAICompatibleProvider
+        from agents.vault import get_credential
+
+        credential = agent.credential_name or kind
+        api_key = get_credential("llm", credential, purpose=f"API key of agent {agent.name!r} ({kind}:{model})")
+        return OpenAICompatibleProvider(
+            base_url=agent.base_url or settings.AGENTS_OPENAI_BASE_URL,
+            api_key=api_key,
+            model=model,
+            timeout=settings.AGENTS_LLM_TIMEOUT,
+            max_retries=settings.AGENTS_LLM_MAX_RETRIES,
+            backoff=settings.AGENTS_LLM_BACKOFF,
+        )
+    if kind == ProviderKind.OLLAMA:
+        from agents.providers.ollama_api import OllamaProvider
+
+        return OllamaProvider(
+            host=agent.base_url or settings.AGENTS_OLLAMA_HOST,
+            model=model,
+            timeout=settings.AGENTS_LLM_TIMEOUT,
+            max_retries=settings.AGENTS_LLM_MAX_RETRIES,
+            backoff=settings.AGENTS_LLM_BACKOFF,
+        )
+    raise UnknownProvider(f"Unknown provider {kind!r}; expected one of {', '.join(ProviderKind.values)}.", field="provider")
+
+
+def provider_chain(agent: Agent) -> list[tuple[str, str]]:
+    """(kind, model) pairs to try in order: the agent's, its fallbacks, the offline responder."""
+    chain = [(agent.provider, agent.model)]
+    for entry in agent.fallbacks or []:
+        kind, _, model = str(entry).partition(":")
+        chain.append((kind.strip(), model.strip()))
+    if chain[-1][0] != ProviderKind.OFFLINE:
+        chain.append((ProviderKind.OFFLINE, ""))
+    return chain
+
+
+# --- the turn ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Turn:
+    agent: Agent
+    run: AgentRun
+    ctx: tools.ToolContext
+    facts: StoreFacts
+    chain: list[tuple[str, str]]
+    link: int = 0
+    provider: Provider | None = None
+    steps: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    sources: list[str] = field(default_factory=list)
+
+    def step(self, kind: str, name: str, *, input: Any = None, output: Any = None, error: str = "",
+             duration_ms: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        self.steps += 1
+        AgentStep.objects.create(
+            run=self.run, position=self.steps, kind=kind, name=name[:120], input=input or {},
+            output=output or {}, error=error, duration_ms=duration_ms,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+        )
+
+
+def run_turn(request: TurnRequest, *, dry_run: bool = False) -> TurnResult:
+    """Answer the customer's latest burst. The contract ``channels`` calls.
+
+    Never raises for a provider or tool failure: providers fall back along the chain to the
+    offline responder, tools answer the model with an error. Raises ``AgentNotFound`` /
+    ``NoActiveAgent`` when there is no agent to answer. ``dry_run`` simulates the tools
+    that write (no order, no lead change), for tests and the playground. Not atomic: the
+    run and its steps are saved as they happen, so a crash leaves its trace.
+    """
+    started = time.monotonic()
+    agent = agent_for_turn(request.agent_id)
+    question = latest_question(tuple(_to_chat(m) for m in request.messages))
+    run = AgentRun.objects.create(
+        agent=agent, conversation_id=request.conversation_id, channel=request.channel,
+        turn_key=request.turn_key, lead_id=request.lead_id, dry_run=dry_run, question=question,
+    )
+    facts = store_facts()
+    turn = _Turn(
+        agent=agent, run=run, facts=facts, chain=provider_chain(agent),
+        ctx=tools.ToolContext(agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run),
+    )
+    keyword = _handoff_keyword(agent, question)
+    if keyword:
+        turn.step(StepKind.RULE, "handoff_keyword", input={"keyword": keyword})
+        tools.handoff(turn.ctx, f"customer asked for a person ({keyword})", question[:500])
+        return _finish(turn, phrase(facts.language, "handoff_asked"), started)
+
+    messages = _prompt(agent, request, facts)
+    specs = tools.specs(agent.enabled_tools or [])
+    rounds = 0
+    while True:
+        final_round = rounds >= agent.max_tool_iterations
+        response = _chat(turn, messages, () if final_round else specs)
+        messages.append(ChatMessage("assistant", response.content, response.tool_calls))
+        turn.sources.extend(response.sources)
+        if response.tool_calls and not final_round:
+            rounds += 1
+            for call in response.tool_calls:
+                messages.append(_run_tool(turn, call))
+            if turn.ctx.handoff_reason:
+                return _finish(turn, response.content or phrase(facts.language, "handoff_asked"), started, rounds)
+            continue
+        if response.handoff_reason:
+            tools.handoff(turn.ctx, response.handoff_reason, question[:500])
+        if response.content and not response.tool_calls:
+            return _finish(turn, response.content, started, rounds)
+        # The model kept calling tools past the limit, or said nothing.
+        turn.run.error = "no final answer within the iteration limit"
+        if agent.handoff_on_failure and not turn.ctx.handoff_reason:
+            tools.handoff(turn.ctx, "the agent found no answer within its iteration limit", question[:500])
+            return _finish(turn, phrase(facts.language, "handoff"), started, rounds)
+        return _finish(turn, response.content or phrase(facts.language, "sorry"), started, rounds)
+
+
+def _chat(turn: _Turn, messages: list[ChatMessage], specs: tuple[dict, ...]) -> ChatResponse:
+    """One model call along the fallback chain; records a step and the token usage."""
+    agent = turn.agent
+    while True:
+        kind, model = turn.chain[turn.link]
+        label = f"{kind}:{model}" if model else kind
+        if turn.provider is None:
+            try:
+                turn.provider = build_provider(agent, kind, model, facts=turn.facts)
+            except (CredentialMissing, CredentialUnreadable, UnknownProvider) as exc:
+                turn.step(StepKind.FALLBACK, label, error=f"{exc.code}: {exc.message}")
+                logger.warning("agents.provider_unusable", extra={"agent_id": agent.pk, "provider": label, "error": exc.message})
+                turn.link += 1
+                continue
+        request = ChatRequest(
+            model=model, messages=tuple(messages), tools=specs,
+            temperature=float(agent.temperature), max_tokens=agent.max_tokens,
+        )
+        started = time.monotonic()
+        try:
+            response = turn.provider.chat(request)
+        except ProviderError as exc:
+            elapsed = _ms(started)
+            turn.step(StepKind.FALLBACK, label, error=f"{exc.code}: {exc.message}", duration_ms=elapsed)
+            logger.warning("agents.provider_failed", extra={"agent_id": agent.pk, "provider": label, "error": exc.message})
+            turn.provider = None
+            turn.link += 1
+            continue
+        elapsed = _ms(started)
+        cost = cost_of(kind, response.model or model, response.prompt_tokens, response.completion_tokens)
+        TokenUsage.objects.create(
+            agent=agent, run=turn.run, provider=kind, model=response.model or model or turn.provider.model,
+            prompt_tokens=response.prompt_tokens, completion_tokens=response.completion_tokens,
+            cost=cost, latency_ms=elapsed,
+        )
+        turn.prompt_tokens += response.prompt_tokens
+        turn.completion_tokens += response.completion_tokens
+        turn.cost += cost
+        turn.step(
+            StepKind.LLM, label,
+            input={"messages": len(messages), "last": _preview(messages[-1]), "tools": [s["function"]["name"] for s in specs]},
+            output={
+                "content": response.content,
+                "tool_calls": [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+                "finish_reason": response.finish_reason,
+            },
+            duration_ms=elapsed, prompt_tokens=response.prompt_tokens, completion_tokens=response.completion_tokens,
+        )
+        return response
+
+
+def _run_tool(turn: _Turn, call) -> ChatMessage:
+    started = time.monotonic()
+    outcome = tools.execute(turn.ctx, call.name, call.arguments, call.id)
+    turn.step(
+        StepKind.TOOL, call.name, input={"id": call.id, "arguments": call.arguments},
+        output=outcome.result, error="" if outcome.ok else str(outcome.result.get("error", "")),
+        duration_ms=_ms(started),
+    )
+    return ChatMessage("tool", outcome.as_message(), tool_call_id=call.id, name=call.name)
+
+
+def _finish(turn: _Turn, reply: str, started: float, rounds: int = 0) -> TurnResult:
+    ctx = turn.ctx
+    _kind, model = turn.chain[min(turn.link, len(turn.chain) - 1)]
+    provider = turn.provider.name if turn.provider else ""
+    model = (turn.provider.model if turn.provider else "") or model
+    run = turn.run
+    run.status = RunStatus.HANDOFF if ctx.handoff_reason else RunStatus.ANSWERED
+    run.reply = reply
+    run.handoff_reason = ctx.handoff_reason
+    run.provider = provider
+    run.model = model
+    run.iterations = rounds
+    run.prompt_tokens = turn.prompt_tokens
+    run.completion_tokens = turn.completion_tokens
+    run.cost = turn.cost
+    run.side_effects = [{"kind": s.kind, "data": s.data} for s in ctx.side_effects]
+    run.duration_ms = _ms(started)
+    run.finished_at = timezone.now()
+    run.save()
+    logger.info(
+        "agents.turn_finished",
+        extra={"run_id": run.pk, "agent_id": turn.agent.pk, "status": run.status, "provider": provider,
+               "iterations": rounds, "ms": run.duration_ms},
+    )
+    return TurnResult(
+        reply=reply,
+        handoff=bool(ctx.handoff_reason),
+        handoff_reason=ctx.handoff_reason,
+        side_effects=tuple(ctx.side_effects),
+        agent_id=turn.agent.pk,
+        provider=provider,
+        model=model,
+    )
+
+
+def _handoff_keyword(agent: Agent, question: str) -> str:
+    """The first handoff keyword the customer used, as a whole word or phrase ("humano?")."""
+    text = f" {' '.join(words(question))} "
+    for keyword in agent.handoff_keywords or []:
+        folded = " ".join(words(str(keyword)))
+        if folded and f" {folded} " in text:
+            return str(keyword)
+    return ""
+
+
+def _prompt(agent: Agent, request: TurnRequest, facts: StoreFacts) -> list[ChatMessage]:
+    labels = dict(STORE_FACT_FIELDS)
+    lines = [f"- {labels[f]}: {text}" for f, text in facts.facts]
+    lines.append(f"- Store language: {facts.language}")
+    lines.append(f"- Today: {timezone.localdate():%Y-%m-%d}")
+    system = (agent.system_prompt.strip() + "\n\nStore information:\n" + "\n".join(lines)).strip()
+    messages = [ChatMessage("system", system)]
+    summary = _lead_summary(request.lead_id)
+    if summary:
+        messages.append(ChatMessage("system", f"What we know about this customer: {summary}"))
+    window = request.messages[-agent.memory_window :] if agent.memory_window else request.messages
+    messages.extend(_to_chat(m) for m in window)
+    return messages
+
+
+def _lead_summary(lead_id: int | None) -> str:
+    if lead_id is None:
+        return ""
+    from leads import services as leads
+    from leads.models import Lead
+
+    lead = Lead.objects.filter(pk=lead_id).first()
+    if lead is None:
+        return ""
+    return lead.profile_summary or leads.build_profile_summary(lead)
+
+
+def _to_chat(message: ConversationMessage) -> ChatMessage:
+    if message.role == "customer":
+        return ChatMessage("user", message.text)
+    if message.role == "staff":
+        return ChatMessage("assistant", f"[store staff] {message.text}")
+    return ChatMessage("assistant", message.text)
+
+
+def _preview(message: ChatMessage) -> str:
+    return (message.content or "")[:500]
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+__all__ = [
+    "agent_for_turn",
+    "build_provider",
+    "create_agent_from_template",
+    "ensure_default_agent",
+    "provider_chain",
+    "run_turn",
+    "set_default_agent",
+    "store_facts",
+]
