@@ -33,8 +33,12 @@ class LeadEventInline(admin.TabularInline):
 def _stage_action(stage: str):
     def action(modeladmin, request, queryset):
         for lead in queryset:
-            services.change_stage(lead.pk, stage, by=f"staff:{request.user.get_username()}")
-        modeladmin.message_user(request, f"{queryset.count()} lead(s) moved to {stage}.")
+            services.change_stage(
+                lead.pk, stage, by=f"staff:{request.user.get_username()}"
+            )
+        modeladmin.message_user(
+            request, f"{queryset.count()} lead(s) moved to {stage}."
+        )
 
     action.__name__ = f"move_to_{stage}"
     action.short_description = f"Move to stage: {stage}"
@@ -52,12 +56,16 @@ def refresh_profiles(modeladmin, request, queryset):
 def merge_selected(modeladmin, request, queryset):
     leads = list(queryset.order_by("created_at", "pk"))
     if len(leads) < 2:
-        modeladmin.message_user(request, "Select at least two leads to merge.", messages.WARNING)
+        modeladmin.message_user(
+            request, "Select at least two leads to merge.", messages.WARNING
+        )
         return
     keep = leads[0]
     try:
         for other in leads[1:]:
-            keep = services.merge_leads(keep.pk, other.pk, by=f"staff:{request.user.get_username()}")
+            keep = services.merge_leads(
+                keep.pk, other.pk, by=f"staff:{request.user.get_username()}"
+            )
     except LeadError as exc:
         modeladmin.message_user(request, exc.message, messages.ERROR)
         return
@@ -66,10 +74,24 @@ def merge_selected(modeladmin, request, queryset):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "phone", "email", "stage", "source_channel", "identity_count", "updated_at")
+    list_display = (
+        "__str__",
+        "phone",
+        "email",
+        "stage",
+        "source_channel",
+        "identity_count",
+        "updated_at",
+    )
     list_filter = ("stage", "source_channel", "consent_marketing", "consent_whatsapp")
     search_fields = ("name", "phone", "email", "identities__value")
-    readonly_fields = ("stage", "profile_summary", "profile_refreshed_at", "created_at", "updated_at")
+    readonly_fields = (
+        "stage",
+        "profile_summary",
+        "profile_refreshed_at",
+        "created_at",
+        "updated_at",
+    )
     exclude = ("profile_embedding",)
     inlines = [LeadIdentityInline, LeadEventInline]
     actions = [
@@ -79,7 +101,9 @@ class LeadAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(identity_total=Count("identities"))
+        return (
+            super().get_queryset(request).annotate(identity_total=Count("identities"))
+        )
 
     @admin.display(description="identities", ordering="identity_total")
     def identity_count(self, obj: Lead) -> int:

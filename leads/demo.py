@@ -7,9 +7,23 @@ from leads.models import EventKind, IdentityKind, Lead, Stage
 
 DEMO_LEADS = [
     # (identity kind, value, name, email, stage, tags)
-    (IdentityKind.WHATSAPP, "5511988887777", "Ana Souza", "ana.souza@example.com", Stage.CUSTOMER, ["ballet", "vip"]),
+    (
+        IdentityKind.WHATSAPP,
+        "5511988887777",
+        "Ana Souza",
+        "ana.souza@example.com",
+        Stage.CUSTOMER,
+        ["ballet", "vip"],
+    ),
     (IdentityKind.WHATSAPP, "5521977776666", "Bruno Lima", "", Stage.ENGAGED, ["jazz"]),
-    (IdentityKind.CHATWOOT, "contact-1042", "Carla Méndez", "carla@example.com", Stage.QUALIFIED, []),
+    (
+        IdentityKind.CHATWOOT,
+        "contact-1042",
+        "Carla Méndez",
+        "carla@example.com",
+        Stage.QUALIFIED,
+        [],
+    ),
     (IdentityKind.EMAIL, "diego@example.com", "Diego Rocha", "", Stage.NEW, []),
 ]
 
@@ -20,7 +34,9 @@ def populate() -> list[Lead]:
         lead = services.ensure_lead(kind, value, name=name, email=email or None)
         if not lead.events.exists():
             services.record_event(
-                lead.pk, EventKind.MESSAGE, {"direction": "in", "text": f"Olá, sou {name.split()[0]}!"}
+                lead.pk,
+                EventKind.MESSAGE,
+                {"direction": "in", "text": f"Olá, sou {name.split()[0]}!"},
             )
             services.set_tags(lead.pk, tags)
             services.change_stage(lead.pk, stage, by="demo")

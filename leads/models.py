@@ -8,7 +8,9 @@ from django.utils import timezone
 from pgvector.django import VectorField
 
 E164_PATTERN = r"^\+[1-9]\d{7,14}$"
-e164_validator = RegexValidator(E164_PATTERN, "Enter a phone number in E.164 form, e.g. +5511999998888.")
+e164_validator = RegexValidator(
+    E164_PATTERN, "Enter a phone number in E.164 form, e.g. +5511999998888."
+)
 PROFILE_EMBEDDING_DIMENSIONS = 384
 
 
@@ -49,9 +51,13 @@ class Lead(models.Model):
     tags = models.JSONField(default=list, blank=True)
     consent_marketing = models.BooleanField(default=False)
     consent_whatsapp = models.BooleanField(default=False)
-    source_channel = models.CharField(max_length=20, choices=IdentityKind.choices, blank=True)
+    source_channel = models.CharField(
+        max_length=20, choices=IdentityKind.choices, blank=True
+    )
     profile_summary = models.TextField(blank=True)
-    profile_embedding = VectorField(dimensions=PROFILE_EMBEDDING_DIMENSIONS, null=True, blank=True)
+    profile_embedding = VectorField(
+        dimensions=PROFILE_EMBEDDING_DIMENSIONS, null=True, blank=True
+    )
     profile_refreshed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -75,7 +81,9 @@ class LeadIdentity(models.Model):
     class Meta:
         verbose_name_plural = "lead identities"
         constraints = [
-            models.UniqueConstraint(fields=["kind", "value"], name="lead_identity_unique_kind_value")
+            models.UniqueConstraint(
+                fields=["kind", "value"], name="lead_identity_unique_kind_value"
+            )
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,15 @@ from leads.errors import (
     InvalidStage,
     LeadNotFound,
 )
-from leads.models import E164_PATTERN, EventKind, IdentityKind, Lead, LeadEvent, LeadIdentity, Stage
+from leads.models import (
+    E164_PATTERN,
+    EventKind,
+    IdentityKind,
+    Lead,
+    LeadEvent,
+    LeadIdentity,
+    Stage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +52,9 @@ def normalize_phone(raw: str) -> str:
     elif cleaned.isdigit():
         cleaned = "+" + cleaned
     if not re.fullmatch(E164_PATTERN, cleaned):
-        raise InvalidPhone(f"{raw!r} is not a phone number in E.164 form.", field="phone")
+        raise InvalidPhone(
+            f"{raw!r} is not a phone number in E.164 form.", field="phone"
+        )
     return cleaned
 
 
@@ -65,7 +75,11 @@ def normalize_identity(kind: str, value: str) -> str:
 def find_lead(kind: str, value: str) -> Lead | None:
     """The lead behind an identity, or None."""
     value = normalize_identity(kind, value)
-    identity = LeadIdentity.objects.select_related("lead").filter(kind=kind, value=value).first()
+    identity = (
+        LeadIdentity.objects.select_related("lead")
+        .filter(kind=kind, value=value)
+        .first()
+    )
     return identity.lead if identity else None
 
 
@@ -104,11 +118,17 @@ def ensure_lead(
                     source_channel=source_channel or kind,
                 )
                 LeadIdentity.objects.create(lead=lead, kind=kind, value=value)
-            logger.info("lead.created", extra={"lead_id": lead.pk, "identity_kind": kind})
+            logger.info(
+                "lead.created", extra={"lead_id": lead.pk, "identity_kind": kind}
+            )
             return lead
         except IntegrityError:
             # Another caller created this identity between our read and our insert.
-            lead = LeadIdentity.objects.select_related("lead").get(kind=kind, value=value).lead
+            lead = (
+                LeadIdentity.objects.select_related("lead")
+                .get(kind=kind, value=value)
+                .lead
+            )
 
     blanks = {
         field: given
@@ -144,7 +164,9 @@ def add_identity(lead_id: int, kind: str, value: str) -> LeadIdentity:
 # --- timeline and stage ---------------------------------------------------------------
 
 
-def record_event(lead_id: int, kind: str, payload: dict[str, Any] | None = None) -> LeadEvent:
+def record_event(
+    lead_id: int, kind: str, payload: dict[str, Any] | None = None
+) -> LeadEvent:
     """Append an event to the lead's timeline (and mark the lead as touched)."""
     if kind not in EventKind.values:
         raise ValueError(f"unknown lead event kind {kind!r}")
@@ -174,14 +196,18 @@ def change_stage(lead_id: int, stage: str, *, by: str = "", reason: str = "") ->
             kind=EventKind.STAGE_CHANGED,
             payload={"from": before, "to": stage, "by": by, "reason": reason},
         )
-    logger.info("lead.stage_changed", extra={"lead_id": lead.pk, "from": before, "to": stage})
+    logger.info(
+        "lead.stage_changed", extra={"lead_id": lead.pk, "from": before, "to": stage}
+    )
     return lead
 
 
 def set_tags(lead_id: int, tags: Sequence[str]) -> Lead:
     """Replace the lead's tags (trimmed, lower-cased, de-duplicated, in order)."""
     clean = list(dict.fromkeys(t.strip().lower() for t in tags if t and t.strip()))
-    updated = Lead.objects.filter(pk=lead_id).update(tags=clean, updated_at=timezone.now())
+    updated = Lead.objects.filter(pk=lead_id).update(
+        tags=clean, updated_at=timezone.now()
+    )
     if not updated:
         raise LeadNotFound(f"No lead with id {lead_id}.", field="lead_id")
     return _get_lead(lead_id)
@@ -213,12 +239,20 @@ def build_profile_summary(lead: Lead) -> str:
             f"Orders: {len(orders)} created, {len(paid)} paid. Last order "
             f"#{last.get('number', '?')} on {orders[-1].at:%Y-%m-%d}"
             + (f" ({products})" if products else "")
-            + (f", total {last.get('total')} {last.get('currency', '')}".rstrip() if last.get("total") else "")
+            + (
+                f", total {last.get('total')} {last.get('currency', '')}".rstrip()
+                if last.get("total")
+                else ""
+            )
             + "."
         )
     if counts[EventKind.HANDOFF]:
         lines.append(f"Handed to a human {counts[EventKind.HANDOFF]} time(s).")
-    notes = [str(e.payload.get("text", "")).strip() for e in events if e.kind == EventKind.NOTE]
+    notes = [
+        str(e.payload.get("text", "")).strip()
+        for e in events
+        if e.kind == EventKind.NOTE
+    ]
     notes = [n for n in notes if n]
     if notes:
         lines.append("Notes: " + " | ".join(notes[-3:]) + ".")
@@ -232,7 +266,11 @@ def build_profile_summary(lead: Lead) -> str:
         recent = " | ".join(m[:160] for m in inbound[-PROFILE_RECENT_MESSAGES:])
         lines.append(f"Messages: {len(inbound)}; recent: {recent}")
     summary = " ".join(lines)
-    return summary if len(summary) <= PROFILE_MAX_CHARS else summary[: PROFILE_MAX_CHARS - 1] + "…"
+    return (
+        summary
+        if len(summary) <= PROFILE_MAX_CHARS
+        else summary[: PROFILE_MAX_CHARS - 1] + "…"
+    )
 
 
 def _profile_embedder():
@@ -255,7 +293,10 @@ def _embed(text: str) -> list[float] | None:
         return None
     if embedder.dimensions != Lead._meta.get_field("profile_embedding").dimensions:
         # e.g. a store on a 1024-d embedder: the column is 384-d, keep the summary only.
-        logger.warning("lead.profile_embedding_dimension_mismatch", extra={"dimensions": embedder.dimensions})
+        logger.warning(
+            "lead.profile_embedding_dimension_mismatch",
+            extra={"dimensions": embedder.dimensions},
+        )
         return None
     return [float(x) for x in embedder.embed_passages([text])[0]]
 
@@ -266,13 +307,22 @@ def refresh_profile(lead_id: int) -> Lead:
     embedding is computed outside any lock. Raises ``LeadNotFound``."""
     lead = _get_lead(lead_id)
     summary = build_profile_summary(lead)
-    vector = _embed(summary) if summary != lead.profile_summary or lead.profile_embedding is None else None
-    fields: dict[str, Any] = {"profile_summary": summary, "profile_refreshed_at": timezone.now()}
+    vector = (
+        _embed(summary)
+        if summary != lead.profile_summary or lead.profile_embedding is None
+        else None
+    )
+    fields: dict[str, Any] = {
+        "profile_summary": summary,
+        "profile_refreshed_at": timezone.now(),
+    }
     if vector is not None:
         fields["profile_embedding"] = vector
     Lead.objects.filter(pk=lead.pk).update(**fields)
     lead.refresh_from_db()
-    logger.info("lead.profile_refreshed", extra={"lead_id": lead.pk, "chars": len(summary)})
+    logger.info(
+        "lead.profile_refreshed", extra={"lead_id": lead.pk, "chars": len(summary)}
+    )
     return lead
 
 
@@ -282,7 +332,9 @@ def request_profile_refresh(lead_id: int, *, delay_seconds: int = 0) -> None:
     from leads.tasks import refresh_profile as refresh_profile_task
 
     transaction.on_commit(
-        lambda: refresh_profile_task.apply_async(args=[lead_id], countdown=delay_seconds)
+        lambda: refresh_profile_task.apply_async(
+            args=[lead_id], countdown=delay_seconds
+        )
     )
 
 
@@ -298,11 +350,15 @@ def merge_leads(keep_id: int, merge_id: int, *, by: str = "") -> Lead:
     Both rows are locked (in id order, so two merges cannot deadlock). Records a note.
     """
     if keep_id == merge_id:
-        raise CannotMergeLeadIntoItself("A lead cannot be merged into itself.", field="merge_id")
+        raise CannotMergeLeadIntoItself(
+            "A lead cannot be merged into itself.", field="merge_id"
+        )
     with transaction.atomic():
         locked = {
             lead.pk: lead
-            for lead in Lead.objects.select_for_update().filter(pk__in=[keep_id, merge_id]).order_by("pk")
+            for lead in Lead.objects.select_for_update()
+            .filter(pk__in=[keep_id, merge_id])
+            .order_by("pk")
         }
         for lead_id in (keep_id, merge_id):
             if lead_id not in locked:
@@ -327,7 +383,11 @@ def merge_leads(keep_id: int, merge_id: int, *, by: str = "") -> Lead:
         LeadEvent.objects.create(
             lead=keep,
             kind=EventKind.NOTE,
-            payload={"text": f"Merged lead {gone.pk} ({gone}).", "merged_lead_id": gone.pk, "by": by},
+            payload={
+                "text": f"Merged lead {gone.pk} ({gone}).",
+                "merged_lead_id": gone.pk,
+                "by": by,
+            },
         )
         gone.delete()
     keep.refresh_from_db()

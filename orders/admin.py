@@ -52,34 +52,72 @@ def _run(modeladmin, request, queryset, label: str, call) -> None:
 
 @admin.action(description="Ask for payment (manual gateway)")
 def request_payment(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, "waiting for payment",
-         lambda o, by: services.start_payment(o.pk, "manual", by=by))
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        "waiting for payment",
+        lambda o, by: services.start_payment(o.pk, "manual", by=by),
+    )
 
 
 @admin.action(description="Mark paid")
 def mark_paid(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, "marked paid", lambda o, by: services.mark_paid(o.pk, by=by))
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        "marked paid",
+        lambda o, by: services.mark_paid(o.pk, by=by),
+    )
 
 
-@admin.action(description="Mark shipped (uses the carrier and tracking code saved on the order)")
+@admin.action(
+    description="Mark shipped (uses the carrier and tracking code saved on the order)"
+)
 def mark_shipped(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, "shipped",
-         lambda o, by: services.ship_order(o.pk, tracking_code=o.tracking_code, carrier=o.carrier, by=by))
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        "shipped",
+        lambda o, by: services.ship_order(
+            o.pk, tracking_code=o.tracking_code, carrier=o.carrier, by=by
+        ),
+    )
 
 
 @admin.action(description="Mark delivered")
 def mark_delivered(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, "delivered", lambda o, by: services.mark_delivered(o.pk, by=by))
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        "delivered",
+        lambda o, by: services.mark_delivered(o.pk, by=by),
+    )
 
 
 @admin.action(description="Cancel (gives the stock back)")
 def cancel(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, "cancelled", lambda o, by: services.cancel_order(o.pk, by=by))
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        "cancelled",
+        lambda o, by: services.cancel_order(o.pk, by=by),
+    )
 
 
 @admin.action(description="Refund (gives the stock back)")
 def refund(modeladmin, request, queryset):
-    _run(modeladmin, request, queryset, "refunded", lambda o, by: services.refund_order(o.pk, by=by))
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        "refunded",
+        lambda o, by: services.refund_order(o.pk, by=by),
+    )
 
 
 # The action each target status is reached by, to offer only what the order allows.
@@ -95,17 +133,50 @@ ACTION_FOR_STATUS = {
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("number", "lead", "status", "total", "currency", "channel", "created_at")
+    list_display = (
+        "number",
+        "lead",
+        "status",
+        "total",
+        "currency",
+        "channel",
+        "created_at",
+    )
     list_filter = ("status", "channel", "payment_gateway", "created_at")
-    search_fields = ("number", "lead__name", "lead__phone", "lead__email", "tracking_code", "payment_reference")
+    search_fields = (
+        "number",
+        "lead__name",
+        "lead__phone",
+        "lead__email",
+        "tracking_code",
+        "payment_reference",
+    )
     date_hierarchy = "created_at"
     list_select_related = ("lead",)
     readonly_fields = (
-        "number", "lead", "channel", "status", "allowed", "currency", "subtotal", "shipping_total", "total",
-        "idempotency_key", "payment_gateway", "payment_reference", "payment_url", "paid_at", "shipped_at",
-        "created_at", "updated_at",
+        "number",
+        "lead",
+        "channel",
+        "status",
+        "allowed",
+        "currency",
+        "subtotal",
+        "shipping_total",
+        "total",
+        "idempotency_key",
+        "payment_gateway",
+        "payment_reference",
+        "payment_url",
+        "paid_at",
+        "shipped_at",
+        "created_at",
+        "updated_at",
     )
-    fields = readonly_fields[:9] + ("shipping_address", "notes", "carrier", "tracking_code") + readonly_fields[9:]
+    fields = (
+        readonly_fields[:9]
+        + ("shipping_address", "notes", "carrier", "tracking_code")
+        + readonly_fields[9:]
+    )
     inlines = [OrderItemInline, OrderTransitionInline]
     actions = [request_payment, mark_paid, mark_shipped, mark_delivered, cancel, refund]
 
@@ -122,7 +193,11 @@ class OrderAdmin(admin.ModelAdmin):
             from orders.models import TRANSITIONS
 
             allowed = {ACTION_FOR_STATUS[s] for s in TRANSITIONS[status]}
-            actions = {name: a for name, a in actions.items() if name in allowed or name not in ACTION_FOR_STATUS.values()}
+            actions = {
+                name: a
+                for name, a in actions.items()
+                if name in allowed or name not in ACTION_FOR_STATUS.values()
+            }
         return actions
 
     @admin.display(description="allowed next")
@@ -135,7 +210,15 @@ class PaymentWebhookEventAdmin(admin.ModelAdmin):
     list_display = ("received_at", "gateway", "kind", "event_id", "order", "outcome")
     list_filter = ("gateway", "kind", "outcome")
     search_fields = ("event_id", "order__number")
-    readonly_fields = ("gateway", "event_id", "kind", "order", "outcome", "payload", "received_at")
+    readonly_fields = (
+        "gateway",
+        "event_id",
+        "kind",
+        "order",
+        "outcome",
+        "payload",
+        "received_at",
+    )
 
     def has_add_permission(self, request) -> bool:
         return False

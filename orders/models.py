@@ -38,19 +38,28 @@ UNPAID = (Status.DRAFT, Status.PENDING_PAYMENT)
 
 class Order(models.Model):
     number = models.CharField(max_length=20, unique=True, editable=False)
-    lead = models.ForeignKey("leads.Lead", on_delete=models.PROTECT, related_name="orders")
-    channel = models.CharField(max_length=40, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
-    currency = models.CharField(max_length=3, default="BRL")
-    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    shipping_total = models.DecimalField(
-        max_digits=12, decimal_places=2, default=Decimal("0"), validators=[MinValueValidator(0)]
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.PROTECT, related_name="orders"
     )
-    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    channel = models.CharField(max_length=40, blank=True)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    currency = models.CharField(max_length=3, default="BRL")
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(0))
+    shipping_total = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[MinValueValidator(0)],
+    )
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(0))
     shipping_address = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
     # e.g. the agent's tool-call id: a retry with the same key gets the same order.
-    idempotency_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    idempotency_key = models.CharField(
+        max_length=200, unique=True, null=True, blank=True
+    )
     payment_gateway = models.CharField(max_length=30, blank=True)
     payment_reference = models.CharField(max_length=100, blank=True, db_index=True)
     payment_url = models.URLField(max_length=500, blank=True)
@@ -75,7 +84,9 @@ class Order(models.Model):
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_items")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.PROTECT, related_name="order_items"
+    )
     # Snapshots: what the customer saw and pays, whatever the catalog says later.
     sku = models.CharField(max_length=100)
     name = models.CharField(max_length=300)
@@ -85,7 +96,9 @@ class OrderItem(models.Model):
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="order_item_quantity_positive")
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="order_item_quantity_positive"
+            )
         ]
 
     def __str__(self) -> str:
@@ -99,7 +112,9 @@ class OrderItem(models.Model):
 class OrderTransition(models.Model):
     """One status change of an order: who or what did it, when, from and to."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="transitions")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="transitions"
+    )
     from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=Status.choices)
     by = models.CharField(max_length=200)
@@ -120,7 +135,11 @@ class PaymentWebhookEvent(models.Model):
     event_id = models.CharField(max_length=200)
     kind = models.CharField(max_length=60)
     order = models.ForeignKey(
-        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_events"
+        Order,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="payment_events",
     )
     outcome = models.CharField(max_length=40, blank=True)
     payload = models.JSONField(default=dict)
@@ -129,7 +148,9 @@ class PaymentWebhookEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
         constraints = [
-            models.UniqueConstraint(fields=["gateway", "event_id"], name="payment_event_unique_id")
+            models.UniqueConstraint(
+                fields=["gateway", "event_id"], name="payment_event_unique_id"
+            )
         ]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from catalog import services as catalog_services
+from catalog.errors import ProductNotFound
 from catalog.models import Product
 from leads import services as lead_services
 from leads.errors import LeadNotFound
@@ -31,7 +32,16 @@ from orders.errors import (
     ProductUnavailable,
     ShippingDetailsMissing,
 )
-from orders.models import RESTOCKING, TRANSITIONS, UNPAID, Order, OrderItem, OrderTransition, PaymentWebhookEvent, Status
+from orders.models import (
+    RESTOCKING,
+    TRANSITIONS,
+    UNPAID,
+    Order,
+    OrderItem,
+    OrderTransition,
+    PaymentWebhookEvent,
+    Status,
+)
 from orders.payments import get_gateway
 
 logger = logging.getLogger(__name__)
@@ -41,7 +51,9 @@ DEFAULT_UNPAID_EXPIRY_MINUTES = 60
 
 def unpaid_expiry_minutes() -> int:
     """Minutes an order may stay unpaid before the beat task expires it."""
-    return int(getattr(settings, "ORDERS_UNPAID_EXPIRY_MINUTES", DEFAULT_UNPAID_EXPIRY_MINUTES))
+    return int(
+        getattr(settings, "ORDERS_UNPAID_EXPIRY_MINUTES", DEFAULT_UNPAID_EXPIRY_MINUTES)
+    )
 
 
 # --- creation ---------------------------------------------------------------------------
@@ -54,7 +66,7 @@ def create_order(
     *,
     idempotency_key: str | None = None,
     shipping_address: Mapping[str, Any] | None = None,
-    shipping_total: Decimal = Decimal("0"),
+    shipping_total: Decimal = Decimal(0),
     notes: str = "",
     by: str = "",
 ) -> Order:
@@ -63,7 +75,8 @@ def create_order(
 
     - Never oversells: each product row is locked (in product-id order, so two orders
       cannot deadlock) and ``catalog.errors.OutOfStock`` is raised when too few units are
-      left; then nothing is created and no stock changes.
+      left; then nothing is created and no stock changes. Prices are snapshotted as read
+      when the order is placed.
     - Idempotent by ``idempotency_key``: a repeat (even a concurrent one) returns the
       order the first call created; a key reused for another lead raises
       ``IdempotencyConflict``.
@@ -78,6 +91,23 @@ def create_order(
     if not Lead.objects.filter(pk=lead_id).exists():
         raise LeadNotFound(f"No lead with id {lead_id}.", field="lead_id")
 
+    products = {
+        p.pk: p for p in Product.objects.filter(pk__in=[pid for pid, _ in lines])
+    }
+    for product_id, _ in lines:
+        product = products.get(product_id)
+        if product is None:
+            raise ProductNotFound(f"No product with id {product_id}.", field="items")
+        if not product.is_active:
+            raise ProductUnavailable(
+                f"{product.name} ({product.sku}) is not for sale.", field="items"
+            )
+    if len({p.currency for p in products.values()}) > 1:
+        raise MixedCurrencies(
+            "All items of an order must share a currency.", field="items"
+        )
+    subtotal = sum((products[pid].price * qty for pid, qty in lines), Decimal(0))
+
     try:
         with transaction.atomic():
             # Inserted first: a concurrent call with the same key waits on this row's
@@ -87,38 +117,31 @@ def create_order(
                 lead_id=lead_id,
                 channel=channel,
                 idempotency_key=idempotency_key or None,
-                shipping_address=dict(shipping_address or {}),
+                currency=next(iter(products.values())).currency,
+                subtotal=subtotal,
                 shipping_total=shipping_total,
+                total=subtotal + shipping_total,
+                shipping_address=dict(shipping_address or {}),
                 notes=notes,
             )
-            subtotal = Decimal("0")
-            currencies = set()
-            order_items = []
-            for product_id, quantity in lines:
-                catalog_services.decrement_stock(product_id, quantity)  # locks the product row
-                product = Product.objects.get(pk=product_id)
-                if not product.is_active:
-                    raise ProductUnavailable(f"{product.name} ({product.sku}) is not for sale.", field="items")
-                currencies.add(product.currency)
-                order_items.append(
-                    OrderItem(
-                        order=order,
-                        product=product,
-                        sku=product.sku,
-                        name=product.name,
-                        quantity=quantity,
-                        unit_price=product.price,
-                    )
+            order_items = OrderItem.objects.bulk_create(
+                OrderItem(
+                    order=order,
+                    product=products[pid],
+                    sku=products[pid].sku,
+                    name=products[pid].name,
+                    quantity=qty,
+                    unit_price=products[pid].price,
                 )
-                subtotal += product.price * quantity
-            if len(currencies) > 1:
-                raise MixedCurrencies("All items of an order must share a currency.", field="items")
-            OrderItem.objects.bulk_create(order_items)
-            order.currency = currencies.pop()
-            order.subtotal = subtotal
-            order.total = subtotal + shipping_total
-            order.save(update_fields=["currency", "subtotal", "total", "updated_at"])
-            _record(order, "", Status.DRAFT, by=by or f"channel:{channel or 'unknown'}", note="created")
+                for pid, qty in lines
+            )
+            _record(
+                order,
+                "",
+                Status.DRAFT,
+                by=by or f"channel:{channel or 'unknown'}",
+                note="created",
+            )
             lead_services.record_event(
                 lead_id,
                 EventKind.ORDER_CREATED,
@@ -131,13 +154,20 @@ def create_order(
                     "channel": channel,
                 },
             )
+            # Stock last, in product-id order: the product rows stay locked only from
+            # here to the commit, which is what bounds throughput on a hot product.
+            for product_id, quantity in lines:
+                catalog_services.decrement_stock(product_id, quantity)
     except IntegrityError:
         if idempotency_key:
             existing = _order_for_key(idempotency_key, lead_id)
             if existing is not None:
                 return existing
         raise
-    logger.info("order.created", extra={"order_id": order.pk, "number": order.number, "total": str(order.total)})
+    logger.info(
+        "order.created",
+        extra={"order_id": order.pk, "number": order.number, "total": str(order.total)},
+    )
     return order
 
 
@@ -145,7 +175,10 @@ def _merge_lines(items: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: dict[int, int] = {}
     for product_id, quantity in items:
         if not isinstance(quantity, int) or quantity <= 0:
-            raise InvalidQuantity(f"Quantity must be a positive whole number, not {quantity!r}.", field="items")
+            raise InvalidQuantity(
+                f"Quantity must be a positive whole number, not {quantity!r}.",
+                field="items",
+            )
         merged[int(product_id)] = merged.get(int(product_id), 0) + quantity
     if not merged:
         raise EmptyOrder("An order needs at least one item.", field="items")
@@ -156,7 +189,8 @@ def _order_for_key(key: str, lead_id: int) -> Order | None:
     order = Order.objects.filter(idempotency_key=key).first()
     if order is not None and order.lead_id != lead_id:
         raise IdempotencyConflict(
-            f"Idempotency key {key!r} was used for another customer's order.", field="idempotency_key"
+            f"Idempotency key {key!r} was used for another customer's order.",
+            field="idempotency_key",
         )
     return order
 
@@ -177,8 +211,12 @@ def _locked(order_id: int) -> Order:
         raise OrderNotFound(f"No order with id {order_id}.", field="order_id") from exc
 
 
-def _record(order: Order, from_status: str, to_status: str, *, by: str, note: str = "") -> None:
-    OrderTransition.objects.create(order=order, from_status=from_status, to_status=to_status, by=by, note=note)
+def _record(
+    order: Order, from_status: str, to_status: str, *, by: str, note: str = ""
+) -> None:
+    OrderTransition.objects.create(
+        order=order, from_status=from_status, to_status=to_status, by=by, note=note
+    )
 
 
 def _move(order: Order, to: str, *, by: str, note: str = "", **fields: Any) -> Order:
@@ -196,7 +234,10 @@ def _move(order: Order, to: str, *, by: str, note: str = "", **fields: Any) -> O
         setattr(order, name, value)
     order.save(update_fields=["status", "updated_at", *fields])
     _record(order, before, to, by=by, note=note)
-    logger.info("order.transition", extra={"order_id": order.pk, "from": before, "to": to, "by": by})
+    logger.info(
+        "order.transition",
+        extra={"order_id": order.pk, "from": before, "to": to, "by": by},
+    )
     return order
 
 
@@ -225,7 +266,12 @@ def start_payment(order_id: int, gateway: str = "manual", *, by: str = "") -> Or
     if order.status == Status.PENDING_PAYMENT and order.payment_gateway == gateway:
         return order
     if order.status != Status.DRAFT:
-        raise IllegalTransition(order.number, order.status, Status.PENDING_PAYMENT, list(order.allowed_transitions))
+        raise IllegalTransition(
+            order.number,
+            order.status,
+            Status.PENDING_PAYMENT,
+            list(order.allowed_transitions),
+        )
     checkout = get_gateway(gateway).create_checkout(order)
     with transaction.atomic():
         order = _locked(order_id)
@@ -244,7 +290,9 @@ def mark_paid(order_id: int, *, by: str, note: str = "") -> Order:
     """``pending_payment → paid`` (staff with the manual gateway, or a gateway webhook).
     The lead becomes a customer and gets an ``order_paid`` event."""
     with transaction.atomic():
-        order = _move(_locked(order_id), Status.PAID, by=by, note=note, paid_at=timezone.now())
+        order = _move(
+            _locked(order_id), Status.PAID, by=by, note=note, paid_at=timezone.now()
+        )
         _after_paid(order)
     return order
 
@@ -253,16 +301,25 @@ def _after_paid(order: Order) -> None:
     lead_services.record_event(
         order.lead_id,
         EventKind.ORDER_PAID,
-        {"order_id": order.pk, "number": order.number, "total": str(order.total), "currency": order.currency},
+        {
+            "order_id": order.pk,
+            "number": order.number,
+            "total": str(order.total),
+            "currency": order.currency,
+        },
     )
-    lead_services.change_stage(order.lead_id, Stage.CUSTOMER, by=f"order:{order.number}", reason="order paid")
+    lead_services.change_stage(
+        order.lead_id, Stage.CUSTOMER, by=f"order:{order.number}", reason="order paid"
+    )
 
 
 def ship_order(order_id: int, *, tracking_code: str, carrier: str, by: str) -> Order:
     """Shipping confirmation: ``paid → shipped`` with the carrier and tracking code."""
     tracking_code, carrier = (tracking_code or "").strip(), (carrier or "").strip()
     if not tracking_code or not carrier:
-        raise ShippingDetailsMissing("Shipping needs a carrier and a tracking code.", field="tracking_code")
+        raise ShippingDetailsMissing(
+            "Shipping needs a carrier and a tracking code.", field="tracking_code"
+        )
     with transaction.atomic():
         return _move(
             _locked(order_id),
@@ -293,17 +350,28 @@ def refund_order(order_id: int, *, by: str, reason: str = "") -> Order:
         return _move(_locked(order_id), Status.REFUNDED, by=by, note=reason)
 
 
-def expire_unpaid_orders(*, older_than_minutes: int | None = None, now: datetime | None = None) -> list[str]:
+def expire_unpaid_orders(
+    *, older_than_minutes: int | None = None, now: datetime | None = None
+) -> list[str]:
     """Expire every draft/pending order created more than ``older_than_minutes`` ago
     (default: the setting) and give its stock back. Each order is its own short
     transaction; one paid meanwhile is skipped. Returns the expired order numbers."""
-    minutes = unpaid_expiry_minutes() if older_than_minutes is None else older_than_minutes
+    minutes = (
+        unpaid_expiry_minutes() if older_than_minutes is None else older_than_minutes
+    )
     cutoff = (now or timezone.now()) - timedelta(minutes=minutes)
     expired = []
-    for order_id in Order.objects.filter(status__in=UNPAID, created_at__lt=cutoff).values_list("pk", flat=True):
+    for order_id in Order.objects.filter(
+        status__in=UNPAID, created_at__lt=cutoff
+    ).values_list("pk", flat=True):
         try:
             with transaction.atomic():
-                order = _move(_locked(order_id), Status.EXPIRED, by="system:expiry", note=f"unpaid after {minutes} min")
+                order = _move(
+                    _locked(order_id),
+                    Status.EXPIRED,
+                    by="system:expiry",
+                    note=f"unpaid after {minutes} min",
+                )
         except IllegalTransition:
             continue  # paid or cancelled since we listed it
         expired.append(order.number)
@@ -337,14 +405,19 @@ def handle_payment_webhook(
         try:
             with transaction.atomic():
                 stored = PaymentWebhookEvent.objects.create(
-                    gateway=gateway, event_id=event.event_id, kind=event.raw_kind, payload=event.payload
+                    gateway=gateway,
+                    event_id=event.event_id,
+                    kind=event.raw_kind,
+                    payload=event.payload,
                 )
         except IntegrityError:
             return WebhookOutcome(event.event_id, event.raw_kind, "duplicate")
 
         order = None
         if event.reference:
-            order = Order.objects.filter(payment_gateway=gateway, payment_reference=event.reference).first()
+            order = Order.objects.filter(
+                payment_gateway=gateway, payment_reference=event.reference
+            ).first()
         if order is None and event.external_id:
             order = Order.objects.filter(number=event.external_id).first()
         if order is None:
@@ -355,19 +428,30 @@ def handle_payment_webhook(
         stored.order = order
         stored.outcome = outcome
         stored.save(update_fields=["order", "outcome"])
-    log = logger.warning if outcome in {"not_payable", "amount_mismatch", "order_not_found"} else logger.info
+    log = (
+        logger.warning
+        if outcome in {"not_payable", "amount_mismatch", "order_not_found"}
+        else logger.info
+    )
     log("order.payment_webhook", extra={"event_id": event.event_id, "outcome": outcome})
-    return WebhookOutcome(event.event_id, event.raw_kind, outcome, order.number if order else "")
+    return WebhookOutcome(
+        event.event_id, event.raw_kind, outcome, order.number if order else ""
+    )
 
 
 def _apply_payment_event(order: Order, event, gateway: str) -> str:
     by = f"gateway:{gateway}"
     if event.kind == "paid":
-        if order.status in (Status.PAID, Status.SHIPPED, Status.DELIVERED, Status.REFUNDED):
+        if order.status in (
+            Status.PAID,
+            Status.SHIPPED,
+            Status.DELIVERED,
+            Status.REFUNDED,
+        ):
             return "already_paid"
         if order.status != Status.PENDING_PAYMENT:
             return "not_payable"  # cancelled/expired: staff must refund it by hand
-        expected = int((order.total * 100).quantize(Decimal("1")))
+        expected = int((order.total * 100).quantize(Decimal(1)))
         if event.amount_cents is not None and event.amount_cents < expected:
             return "amount_mismatch"
         _move(order, Status.PAID, by=by, note=event.event_id, paid_at=timezone.now())

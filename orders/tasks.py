@@ -12,7 +12,11 @@ from orders import services
 logger = logging.getLogger(__name__)
 
 
-@app.task(name="orders.expire_unpaid_orders_in_all_stores", platform_task=True, ignore_result=True)
+@app.task(
+    name="orders.expire_unpaid_orders_in_all_stores",
+    platform_task=True,
+    ignore_result=True,
+)
 def expire_unpaid_orders_in_all_stores() -> dict[str, int]:
     """Beat: expire each store's unpaid orders, store by store, in its own schema.
     One store failing does not stop the others (the next beat retries it)."""

@@ -17,7 +17,11 @@ def abacatepay_webhook(request: HttpRequest) -> JsonResponse:
     one short transaction, so it runs inline: the 200 means it is recorded. A rejected
     delivery answers 401, which AbacatePay does not retry."""
     try:
-        outcome = services.handle_payment_webhook("abacatepay", request.body, request.headers, request.GET)
+        outcome = services.handle_payment_webhook(
+            "abacatepay", request.body, request.headers, request.GET
+        )
     except WebhookRejected as exc:
-        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=401)
+        return JsonResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status=401
+        )
     return JsonResponse({"event_id": outcome.event_id, "outcome": outcome.outcome})

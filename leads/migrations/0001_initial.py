@@ -8,61 +8,181 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Lead',
+            name="Lead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('phone', models.CharField(blank=True, max_length=16, validators=[django.core.validators.RegexValidator('^\\+[1-9]\\d{7,14}$', 'Enter a phone number in E.164 form, e.g. +5511999998888.')])),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('stage', models.CharField(choices=[('new', 'New'), ('engaged', 'Engaged'), ('qualified', 'Qualified'), ('customer', 'Customer'), ('lost', 'Lost')], default='new', max_length=20)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('consent_marketing', models.BooleanField(default=False)),
-                ('consent_whatsapp', models.BooleanField(default=False)),
-                ('source_channel', models.CharField(blank=True, choices=[('whatsapp', 'WhatsApp'), ('chatwoot', 'Chatwoot'), ('email', 'E-mail'), ('phone', 'Phone'), ('instagram', 'Instagram'), ('messenger', 'Messenger'), ('api', 'API')], max_length=20)),
-                ('profile_summary', models.TextField(blank=True)),
-                ('profile_embedding', pgvector.django.vector.VectorField(blank=True, dimensions=384, null=True)),
-                ('profile_refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                (
+                    "phone",
+                    models.CharField(
+                        blank=True,
+                        max_length=16,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^\\+[1-9]\\d{7,14}$",
+                                "Enter a phone number in E.164 form, e.g. +5511999998888.",
+                            )
+                        ],
+                    ),
+                ),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("engaged", "Engaged"),
+                            ("qualified", "Qualified"),
+                            ("customer", "Customer"),
+                            ("lost", "Lost"),
+                        ],
+                        default="new",
+                        max_length=20,
+                    ),
+                ),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("consent_marketing", models.BooleanField(default=False)),
+                ("consent_whatsapp", models.BooleanField(default=False)),
+                (
+                    "source_channel",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("whatsapp", "WhatsApp"),
+                            ("chatwoot", "Chatwoot"),
+                            ("email", "E-mail"),
+                            ("phone", "Phone"),
+                            ("instagram", "Instagram"),
+                            ("messenger", "Messenger"),
+                            ("api", "API"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("profile_summary", models.TextField(blank=True)),
+                (
+                    "profile_embedding",
+                    pgvector.django.vector.VectorField(
+                        blank=True, dimensions=384, null=True
+                    ),
+                ),
+                ("profile_refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['-updated_at'],
-                'indexes': [models.Index(fields=['stage'], name='leads_lead_stage_4b0a5d_idx'), models.Index(fields=['phone'], name='leads_lead_phone_709d42_idx')],
+                "ordering": ["-updated_at"],
+                "indexes": [
+                    models.Index(fields=["stage"], name="leads_lead_stage_4b0a5d_idx"),
+                    models.Index(fields=["phone"], name="leads_lead_phone_709d42_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LeadEvent',
+            name="LeadEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('message', 'Message'), ('order_created', 'Order created'), ('order_paid', 'Order paid'), ('handoff', 'Handoff'), ('stage_changed', 'Stage changed'), ('note', 'Note')], max_length=20)),
-                ('payload', models.JSONField(blank=True, default=dict)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("message", "Message"),
+                            ("order_created", "Order created"),
+                            ("order_paid", "Order paid"),
+                            ("handoff", "Handoff"),
+                            ("stage_changed", "Stage changed"),
+                            ("note", "Note"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("payload", models.JSONField(blank=True, default=dict)),
+                (
+                    "at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='LeadIdentity',
+            name="LeadIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('whatsapp', 'WhatsApp'), ('chatwoot', 'Chatwoot'), ('email', 'E-mail'), ('phone', 'Phone'), ('instagram', 'Instagram'), ('messenger', 'Messenger'), ('api', 'API')], max_length=20)),
-                ('value', models.CharField(max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("whatsapp", "WhatsApp"),
+                            ("chatwoot", "Chatwoot"),
+                            ("email", "E-mail"),
+                            ("phone", "Phone"),
+                            ("instagram", "Instagram"),
+                            ("messenger", "Messenger"),
+                            ("api", "API"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("value", models.CharField(max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identities",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'lead identities',
-                'constraints': [models.UniqueConstraint(fields=('kind', 'value'), name='lead_identity_unique_kind_value')],
+                "verbose_name_plural": "lead identities",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "value"), name="lead_identity_unique_kind_value"
+                    )
+                ],
             },
         ),
     ]

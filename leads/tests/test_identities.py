@@ -14,12 +14,16 @@ def test_ensure_lead_creates_a_lead_with_its_identity(store):
     assert lead.phone == "+5511988887777"
     assert lead.stage == "new"
     assert lead.source_channel == "whatsapp"
-    assert list(lead.identities.values_list("kind", "value")) == [("whatsapp", "+5511988887777")]
+    assert list(lead.identities.values_list("kind", "value")) == [
+        ("whatsapp", "+5511988887777")
+    ]
 
 
 def test_ensure_lead_is_idempotent(store):
     first = services.ensure_lead("whatsapp", "+55 11 98888-7777")
-    again = services.ensure_lead("whatsapp", "5511988887777", name="Ana", email="ana@example.com")
+    again = services.ensure_lead(
+        "whatsapp", "5511988887777", name="Ana", email="ana@example.com"
+    )
 
     assert again.pk == first.pk
     assert Lead.objects.count() == 1
@@ -65,7 +69,9 @@ def test_phones_are_stored_in_e164(store, raw, expected):
     assert services.ensure_lead("phone", raw).phone == expected
 
 
-@pytest.mark.parametrize("raw", ["", "12", "+0123456789", "call me", "+55119888877776666"])
+@pytest.mark.parametrize(
+    "raw", ["", "12", "+0123456789", "call me", "+55119888877776666"]
+)
 def test_a_phone_that_is_not_e164_is_refused(store, raw):
     with pytest.raises((InvalidPhone, InvalidIdentity)):
         services.ensure_lead("whatsapp", raw)
@@ -90,7 +96,9 @@ def test_the_same_identity_in_two_stores_is_two_leads(store, other_store):
 
 def test_concurrent_ensure_lead_for_one_identity_creates_one_lead(committed_store_a):
     results = run_in_threads(
-        committed_store_a, 8, lambda i: services.ensure_lead("whatsapp", "5511977770000", name=f"T{i}").pk
+        committed_store_a,
+        8,
+        lambda i: services.ensure_lead("whatsapp", "5511977770000", name=f"T{i}").pk,
     )
 
     assert not [r for r in results if isinstance(r, Exception)], results

@@ -15,7 +15,12 @@ def test_changing_stage_records_an_event(store):
     assert lead.stage == "qualified"
     event = lead.events.get()
     assert event.kind == "stage_changed"
-    assert event.payload == {"from": "new", "to": "qualified", "by": "agent", "reason": "asked for sizes"}
+    assert event.payload == {
+        "from": "new",
+        "to": "qualified",
+        "by": "agent",
+        "reason": "asked for sizes",
+    }
 
 
 def test_changing_to_the_same_stage_records_nothing(store):
@@ -37,10 +42,21 @@ def test_the_profile_summary_describes_the_timeline(store):
     lead = services.ensure_lead("whatsapp", "5511988887777", name="Ana")
     services.add_identity(lead.pk, "email", "ana@example.com")
     services.set_tags(lead.pk, ["Ballet", "ballet", " vip "])
-    services.record_event(lead.pk, "message", {"direction": "in", "text": "Tem sapatilha de ponta 36?"})
-    services.record_event(lead.pk, "message", {"direction": "out", "text": "Temos sim!"})
     services.record_event(
-        lead.pk, "order_created", {"number": "1001", "products": ["1× Sapatilha de ponta 36"], "total": "199.90", "currency": "BRL"}
+        lead.pk, "message", {"direction": "in", "text": "Tem sapatilha de ponta 36?"}
+    )
+    services.record_event(
+        lead.pk, "message", {"direction": "out", "text": "Temos sim!"}
+    )
+    services.record_event(
+        lead.pk,
+        "order_created",
+        {
+            "number": "1001",
+            "products": ["1× Sapatilha de ponta 36"],
+            "total": "199.90",
+            "currency": "BRL",
+        },
     )
     services.record_event(lead.pk, "order_paid", {"number": "1001"})
     services.record_event(lead.pk, "handoff", {"reason": "asked for a human"})
@@ -49,7 +65,9 @@ def test_the_profile_summary_describes_the_timeline(store):
     lead = services.refresh_profile(lead.pk)
 
     summary = lead.profile_summary
-    assert summary.startswith("Name: Ana. Stage: new. Channels: email, whatsapp. Tags: ballet, vip.")
+    assert summary.startswith(
+        "Name: Ana. Stage: new. Channels: email, whatsapp. Tags: ballet, vip."
+    )
     assert "Orders: 1 created, 1 paid. Last order #1001" in summary
     assert "(1× Sapatilha de ponta 36), total 199.90 BRL." in summary
     assert "Handed to a human 1 time(s)." in summary
@@ -62,7 +80,9 @@ def test_the_profile_summary_describes_the_timeline(store):
 def test_the_profile_summary_stays_compact(store):
     lead = services.ensure_lead("whatsapp", "5511988887777", name="Ana")
     for i in range(200):
-        services.record_event(lead.pk, "message", {"text": f"message number {i} " + "x" * 300})
+        services.record_event(
+            lead.pk, "message", {"text": f"message number {i} " + "x" * 300}
+        )
 
     summary = services.refresh_profile(lead.pk).profile_summary
 
@@ -101,10 +121,17 @@ def test_merging_two_leads_keeps_every_identity_and_event(store):
     assert not Lead.objects.filter(pk=other.pk).exists()
     assert kept.email == "ana@example.com"
     assert kept.tags == ["ballet", "jazz"]
-    assert sorted(LeadIdentity.objects.filter(lead=kept).values_list("kind", flat=True)) == [
-        "chatwoot", "email", "whatsapp",
+    assert sorted(
+        LeadIdentity.objects.filter(lead=kept).values_list("kind", flat=True)
+    ) == [
+        "chatwoot",
+        "email",
+        "whatsapp",
     ]
-    texts = [e.payload.get("text") for e in LeadEvent.objects.filter(lead=kept).order_by("pk")]
+    texts = [
+        e.payload.get("text")
+        for e in LeadEvent.objects.filter(lead=kept).order_by("pk")
+    ]
     assert texts[:2] == ["Oi pelo WhatsApp", "Hola por e-mail"]
     assert texts[-1] == f"Merged lead {other.pk} (ana@example.com)."
     assert services.ensure_lead("chatwoot", "contact-9").pk == kept.pk
@@ -120,7 +147,9 @@ def test_the_profile_is_embedded_with_the_knowledge_embedder(store):
     from knowledge.embedders import get_embedder
 
     lead = services.ensure_lead("whatsapp", "5511988887777", name="Ana")
-    services.record_event(lead.pk, "message", {"text": "Quero sapatilhas de ponta para ballet"})
+    services.record_event(
+        lead.pk, "message", {"text": "Quero sapatilhas de ponta para ballet"}
+    )
 
     lead = services.refresh_profile(lead.pk)
 

@@ -17,7 +17,9 @@ def get_gateway(name: str) -> PaymentGateway:
     try:
         return GATEWAYS[name]()
     except KeyError as exc:
-        raise UnknownGateway(f"No payment gateway called {name!r}.", field="gateway") from exc
+        raise UnknownGateway(
+            f"No payment gateway called {name!r}.", field="gateway"
+        ) from exc
 
 
 __all__ = ["Checkout", "GatewayEvent", "PaymentGateway", "get_gateway"]

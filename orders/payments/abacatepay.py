@@ -43,11 +43,13 @@ REFUNDED_EVENTS = {"billing.refunded", "checkout.refunded", "transparent.refunde
 
 def sign(body: bytes, key: str = PUBLIC_SIGNATURE_KEY) -> str:
     """The ``X-Webhook-Signature`` AbacatePay sends for ``body``."""
-    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(key.encode(), body, hashlib.sha256).digest()
+    ).decode()
 
 
 def to_cents(amount: Decimal) -> int:
-    return int((amount * 100).quantize(Decimal("1")))
+    return int((amount * 100).quantize(Decimal(1)))
 
 
 class AbacatePayGateway:
@@ -62,12 +64,22 @@ class AbacatePayGateway:
         return_url: str | None = None,
         timeout: float | None = None,
     ):
-        self.api_key = api_key if api_key is not None else getattr(settings, "ABACATEPAY_API_KEY", "")
-        self.webhook_secret = (
-            webhook_secret if webhook_secret is not None else getattr(settings, "ABACATEPAY_WEBHOOK_SECRET", "")
+        self.api_key = (
+            api_key
+            if api_key is not None
+            else getattr(settings, "ABACATEPAY_API_KEY", "")
         )
-        self.base_url = (base_url or getattr(settings, "ABACATEPAY_BASE_URL", "") or DEFAULT_BASE_URL).rstrip("/")
-        self.return_url = return_url or getattr(settings, "ABACATEPAY_RETURN_URL", "https://atendo.local/")
+        self.webhook_secret = (
+            webhook_secret
+            if webhook_secret is not None
+            else getattr(settings, "ABACATEPAY_WEBHOOK_SECRET", "")
+        )
+        self.base_url = (
+            base_url or getattr(settings, "ABACATEPAY_BASE_URL", "") or DEFAULT_BASE_URL
+        ).rstrip("/")
+        self.return_url = return_url or getattr(
+            settings, "ABACATEPAY_RETURN_URL", "https://atendo.local/"
+        )
         self.timeout = timeout or getattr(settings, "ABACATEPAY_TIMEOUT_SECONDS", 10.0)
 
     # --- outbound --------------------------------------------------------------------
@@ -92,16 +104,29 @@ class AbacatePayGateway:
         }
         if order.shipping_total:
             body["products"].append(
-                {"externalId": "shipping", "name": "Shipping", "quantity": 1, "price": to_cents(order.shipping_total)}
+                {
+                    "externalId": "shipping",
+                    "name": "Shipping",
+                    "quantity": 1,
+                    "price": to_cents(order.shipping_total),
+                }
             )
         if lead.email or lead.phone:
             body["customer"] = {
-                k: v for k, v in (("name", lead.name), ("email", lead.email), ("cellphone", lead.phone)) if v
+                k: v
+                for k, v in (
+                    ("name", lead.name),
+                    ("email", lead.email),
+                    ("cellphone", lead.phone),
+                )
+                if v
             }
         answer = self._post("/v1/billing/create", body)
         data = answer.get("data") or {}
         if answer.get("error") or not data.get("id"):
-            raise GatewayRejected(f"AbacatePay refused the billing: {answer.get('error')!r}")
+            raise GatewayRejected(
+                f"AbacatePay refused the billing: {answer.get('error')!r}"
+            )
         return Checkout(reference=data["id"], url=data.get("url", ""))
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -121,25 +146,37 @@ class AbacatePayGateway:
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:500].decode(errors="replace")
             if exc.code >= 500:
-                raise GatewayUnavailable(f"AbacatePay answered {exc.code}: {detail}") from exc
+                raise GatewayUnavailable(
+                    f"AbacatePay answered {exc.code}: {detail}"
+                ) from exc
             raise GatewayRejected(f"AbacatePay answered {exc.code}: {detail}") from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise GatewayUnavailable(f"AbacatePay is unreachable: {exc}") from exc
         except json.JSONDecodeError as exc:
-            raise GatewayRejected("AbacatePay answered with something that is not JSON.") from exc
+            raise GatewayRejected(
+                "AbacatePay answered with something that is not JSON."
+            ) from exc
 
     # --- inbound ---------------------------------------------------------------------
 
-    def verify(self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]) -> None:
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> None:
         """Raises ``WebhookRejected`` unless both the secret and the signature check out."""
         if not self.webhook_secret:
             raise WebhookRejected("No AbacatePay webhook secret is configured.")
-        given_secret = query.get("webhookSecret") or _header(headers, "X-Webhook-Secret") or ""
+        given_secret = (
+            query.get("webhookSecret") or _header(headers, "X-Webhook-Secret") or ""
+        )
         if not hmac.compare_digest(given_secret.encode(), self.webhook_secret.encode()):
-            raise WebhookRejected("Wrong or missing webhook secret.", field="webhookSecret")
+            raise WebhookRejected(
+                "Wrong or missing webhook secret.", field="webhookSecret"
+            )
         signature = _header(headers, "X-Webhook-Signature") or ""
         if not hmac.compare_digest(signature.encode(), sign(body).encode()):
-            raise WebhookRejected("Wrong or missing X-Webhook-Signature.", field="X-Webhook-Signature")
+            raise WebhookRejected(
+                "Wrong or missing X-Webhook-Signature.", field="X-Webhook-Signature"
+            )
 
     def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
@@ -153,11 +190,22 @@ class AbacatePayGateway:
             raise WebhookRejected("The webhook body has no event.")
         raw_kind = payload["event"]
         data = payload.get("data") or {}
-        charge = data.get("checkout") or data.get("transparent") or data.get("billing") or data
+        charge = (
+            data.get("checkout")
+            or data.get("transparent")
+            or data.get("billing")
+            or data
+        )
         reference = str(charge.get("id") or "")
         event_id = str(payload.get("id") or f"{raw_kind}:{reference}")
         amount = charge.get("paidAmount", charge.get("amount"))
-        kind = "paid" if raw_kind in PAID_EVENTS else "refunded" if raw_kind in REFUNDED_EVENTS else "other"
+        kind = (
+            "paid"
+            if raw_kind in PAID_EVENTS
+            else "refunded"
+            if raw_kind in REFUNDED_EVENTS
+            else "other"
+        )
         return GatewayEvent(
             event_id=event_id,
             kind=kind,

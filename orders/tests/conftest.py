@@ -25,7 +25,13 @@ def make_product(store):
 
     def make(price: str = "100.00", stock: int = 10, **fields):
         n = next(counter)
-        return product(fields.pop("sku", f"SKU-{n}"), fields.pop("name", f"Product {n}"), price, stock, **fields)
+        return product(
+            fields.pop("sku", f"SKU-{n}"),
+            fields.pop("name", f"Product {n}"),
+            price,
+            stock,
+            **fields,
+        )
 
     return make
 
@@ -71,10 +77,16 @@ class FakeAbacatePay:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(
-                    {"path": self.path, "authorization": self.headers.get("Authorization"), "body": body}
+                    {
+                        "path": self.path,
+                        "authorization": self.headers.get("Authorization"),
+                        "body": body,
+                    }
                 )
                 if fake.fail_with:
-                    self._answer(fake.fail_with, {"data": None, "error": "Something went wrong"})
+                    self._answer(
+                        fake.fail_with, {"data": None, "error": "Something went wrong"}
+                    )
                 elif self.headers.get("Authorization") != "Bearer abc_test_key":
                     self._answer(401, {"data": None, "error": "Unauthorized"})
                 elif self.path != "/v1/billing/create":
@@ -82,15 +94,24 @@ class FakeAbacatePay:
                 else:
                     bill = f"bill_{len(fake.requests):06d}"
                     amount = sum(p["price"] * p["quantity"] for p in body["products"])
-                    self._answer(200, {
-                        "data": {
-                            "id": bill, "url": f"https://pay.abacatepay.com/{bill}", "amount": amount,
-                            "status": "PENDING", "devMode": True, "methods": body["methods"],
-                            "frequency": body["frequency"], "nextBilling": None, "allowCoupons": False,
-                            "coupons": [],
+                    self._answer(
+                        200,
+                        {
+                            "data": {
+                                "id": bill,
+                                "url": f"https://pay.abacatepay.com/{bill}",
+                                "amount": amount,
+                                "status": "PENDING",
+                                "devMode": True,
+                                "methods": body["methods"],
+                                "frequency": body["frequency"],
+                                "nextBilling": None,
+                                "allowCoupons": False,
+                                "coupons": [],
+                            },
+                            "error": None,
                         },
-                        "error": None,
-                    })
+                    )
 
             def _answer(self, status, payload):
                 raw = json.dumps(payload).encode()
@@ -105,7 +126,11 @@ class FakeAbacatePay:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
         self.thread.start()
 
     def close(self):

@@ -16,8 +16,12 @@ def _login(client):
     assert response.status_code == 302
 
 
-def test_staff_see_an_order_with_its_items_and_history(client, store, lead, make_product):
-    order = services.create_order(lead.pk, [(make_product(name="Sapatilha de ponta 36").pk, 1)], "whatsapp")
+def test_staff_see_an_order_with_its_items_and_history(
+    client, store, lead, make_product
+):
+    order = services.create_order(
+        lead.pk, [(make_product(name="Sapatilha de ponta 36").pk, 1)], "whatsapp"
+    )
     services.start_payment(order.pk)
     _login(client)
 
@@ -37,7 +41,10 @@ def test_staff_move_orders_with_admin_actions(client, store, lead, make_product)
     _login(client)
 
     response = client.post(
-        "/admin/orders/order/", {"action": "mark_paid", "_selected_action": [order.pk]}, HTTP_HOST=HOST, follow=True
+        "/admin/orders/order/",
+        {"action": "mark_paid", "_selected_action": [order.pk]},
+        HTTP_HOST=HOST,
+        follow=True,
     )
     assert response.status_code == 200
     with tenant_context(store):
@@ -47,14 +54,19 @@ def test_staff_move_orders_with_admin_actions(client, store, lead, make_product)
 
     # An action the state machine forbids shows its error and changes nothing.
     response = client.post(
-        "/admin/orders/order/", {"action": "cancel", "_selected_action": [order.pk]}, HTTP_HOST=HOST, follow=True
+        "/admin/orders/order/",
+        {"action": "cancel", "_selected_action": [order.pk]},
+        HTTP_HOST=HOST,
+        follow=True,
     )
     assert b"it cannot become cancelled" in response.content
     with tenant_context(store):
         assert Order.objects.get(pk=order.pk).status == "paid"
 
 
-def test_staff_see_a_lead_with_identities_timeline_and_orders(client, store, lead, make_product):
+def test_staff_see_a_lead_with_identities_timeline_and_orders(
+    client, store, lead, make_product
+):
     from leads.services import add_identity
 
     add_identity(lead.pk, "chatwoot", "contact-77")
@@ -64,7 +76,12 @@ def test_staff_see_a_lead_with_identities_timeline_and_orders(client, store, lea
     page = client.get(f"/admin/leads/lead/{lead.pk}/change/", HTTP_HOST=HOST)
 
     assert page.status_code == 200
-    for text in (b"contact-77", b"+5511988887777", b"Order created", order.number.encode()):
+    for text in (
+        b"contact-77",
+        b"+5511988887777",
+        b"Order created",
+        order.number.encode(),
+    ):
         assert text in page.content
 
 
@@ -85,4 +102,10 @@ def test_the_demo_is_idempotent_and_shows_orders_in_several_states(store, make_p
     assert Lead.objects.count() == len(leads_demo.DEMO_LEADS)
     assert [o.pk for o in again] == [o.pk for o in first]
     assert Order.objects.count() == 5
-    assert sorted(o.status for o in again) == ["cancelled", "delivered", "draft", "paid", "pending_payment"]
+    assert sorted(o.status for o in again) == [
+        "cancelled",
+        "delivered",
+        "draft",
+        "paid",
+        "pending_payment",
+    ]

@@ -13,11 +13,20 @@ THREADS = 8
 
 
 def test_the_last_unit_cannot_be_sold_twice(committed_store_a):
-    last_pair = Product.objects.create(sku="RACE-LAST", name="Last pointe shoes", price=Decimal("199.90"), stock_quantity=1)
-    customers = [ensure_lead("whatsapp", f"55119000000{i:02d}").pk for i in range(THREADS)]
+    last_pair = Product.objects.create(
+        sku="RACE-LAST",
+        name="Last pointe shoes",
+        price=Decimal("199.90"),
+        stock_quantity=1,
+    )
+    customers = [
+        ensure_lead("whatsapp", f"55119000000{i:02d}").pk for i in range(THREADS)
+    ]
 
     results = run_in_threads(
-        committed_store_a, THREADS, lambda i: services.create_order(customers[i], [(last_pair.pk, 1)], "whatsapp")
+        committed_store_a,
+        THREADS,
+        lambda i: services.create_order(customers[i], [(last_pair.pk, 1)], "whatsapp"),
     )
 
     orders = [r for r in results if isinstance(r, Order)]
@@ -30,11 +39,17 @@ def test_the_last_unit_cannot_be_sold_twice(committed_store_a):
 
 
 def test_many_customers_never_oversell_a_small_stock(committed_store_a):
-    hot = Product.objects.create(sku="RACE-HOT", name="Hot leotard", price=Decimal("89.90"), stock_quantity=5)
-    customers = [ensure_lead("whatsapp", f"55119100000{i:02d}").pk for i in range(THREADS * 2)]
+    hot = Product.objects.create(
+        sku="RACE-HOT", name="Hot leotard", price=Decimal("89.90"), stock_quantity=5
+    )
+    customers = [
+        ensure_lead("whatsapp", f"55119100000{i:02d}").pk for i in range(THREADS * 2)
+    ]
 
     results = run_in_threads(
-        committed_store_a, THREADS * 2, lambda i: services.create_order(customers[i], [(hot.pk, 1)], "api")
+        committed_store_a,
+        THREADS * 2,
+        lambda i: services.create_order(customers[i], [(hot.pk, 1)], "api"),
     )
 
     assert sum(isinstance(r, Order) for r in results) == 5
@@ -42,15 +57,23 @@ def test_many_customers_never_oversell_a_small_stock(committed_store_a):
     assert Product.objects.get(pk=hot.pk).stock_quantity == 0
 
 
-def test_two_orders_locking_the_same_products_in_opposite_order_do_not_deadlock(committed_store_a):
-    a = Product.objects.create(sku="RACE-A", name="A", price=Decimal("10"), stock_quantity=100)
-    b = Product.objects.create(sku="RACE-B", name="B", price=Decimal("10"), stock_quantity=100)
+def test_two_orders_locking_the_same_products_in_opposite_order_do_not_deadlock(
+    committed_store_a,
+):
+    a = Product.objects.create(
+        sku="RACE-A", name="A", price=Decimal(10), stock_quantity=100
+    )
+    b = Product.objects.create(
+        sku="RACE-B", name="B", price=Decimal(10), stock_quantity=100
+    )
     lead = ensure_lead("whatsapp", "5511920000000").pk
 
     results = run_in_threads(
         committed_store_a,
         THREADS,
-        lambda i: services.create_order(lead, [(a.pk, 1), (b.pk, 1)] if i % 2 else [(b.pk, 1), (a.pk, 1)], "api"),
+        lambda i: services.create_order(
+            lead, [(a.pk, 1), (b.pk, 1)] if i % 2 else [(b.pk, 1), (a.pk, 1)], "api"
+        ),
     )
 
     assert all(isinstance(r, Order) for r in results), results
@@ -58,14 +81,22 @@ def test_two_orders_locking_the_same_products_in_opposite_order_do_not_deadlock(
     assert Product.objects.get(pk=b.pk).stock_quantity == 100 - THREADS
 
 
-def test_concurrent_retries_with_one_idempotency_key_create_one_order(committed_store_a):
-    shoes = Product.objects.create(sku="RACE-IDEM", name="Pointe shoes", price=Decimal("199.90"), stock_quantity=10)
+def test_concurrent_retries_with_one_idempotency_key_create_one_order(
+    committed_store_a,
+):
+    shoes = Product.objects.create(
+        sku="RACE-IDEM", name="Pointe shoes", price=Decimal("199.90"), stock_quantity=10
+    )
     lead = ensure_lead("whatsapp", "5511930000000").pk
 
     results = run_in_threads(
         committed_store_a,
         THREADS,
-        lambda i: services.create_order(lead, [(shoes.pk, 1)], "whatsapp", idempotency_key="tool_call_42").pk,
+        lambda i: (
+            services.create_order(
+                lead, [(shoes.pk, 1)], "whatsapp", idempotency_key="tool_call_42"
+            ).pk
+        ),
     )
 
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -75,7 +106,12 @@ def test_concurrent_retries_with_one_idempotency_key_create_one_order(committed_
 
 
 def test_cancel_racing_expiry_restores_stock_once(committed_store_a):
-    shoes = Product.objects.create(sku="RACE-CANCEL", name="Pointe shoes", price=Decimal("199.90"), stock_quantity=3)
+    shoes = Product.objects.create(
+        sku="RACE-CANCEL",
+        name="Pointe shoes",
+        price=Decimal("199.90"),
+        stock_quantity=3,
+    )
     lead = ensure_lead("whatsapp", "5511940000000").pk
     order = services.create_order(lead, [(shoes.pk, 2)], "api")
 

@@ -7,7 +7,13 @@ from catalog.models import Product
 from leads.errors import LeadNotFound
 from leads.models import LeadEvent
 from orders import services
-from orders.errors import EmptyOrder, IdempotencyConflict, InvalidQuantity, MixedCurrencies, ProductUnavailable
+from orders.errors import (
+    EmptyOrder,
+    IdempotencyConflict,
+    InvalidQuantity,
+    MixedCurrencies,
+    ProductUnavailable,
+)
 from orders.models import Order, OrderItem
 
 
@@ -16,14 +22,21 @@ def test_creating_an_order_reserves_stock_and_snapshots_prices(lead, make_produc
     tights = make_product(price="49.90", stock=3, name="Meia-calça")
 
     order = services.create_order(
-        lead.pk, [(shoes.pk, 2), (tights.pk, 1)], "whatsapp",
-        shipping_address={"city": "São Paulo"}, shipping_total=Decimal("15.00"),
+        lead.pk,
+        [(shoes.pk, 2), (tights.pk, 1)],
+        "whatsapp",
+        shipping_address={"city": "São Paulo"},
+        shipping_total=Decimal("15.00"),
     )
 
     assert order.status == "draft"
     assert order.number.isdigit()
     assert order.channel == "whatsapp"
-    assert (order.subtotal, order.shipping_total, order.total) == (Decimal("449.70"), Decimal("15.00"), Decimal("464.70"))
+    assert (order.subtotal, order.shipping_total, order.total) == (
+        Decimal("449.70"),
+        Decimal("15.00"),
+        Decimal("464.70"),
+    )
     assert order.currency == "BRL"
     assert [(i.name, i.quantity, i.unit_price) for i in order.items.all()] == [
         ("Sapatilha de ponta 36", 2, Decimal("199.90")),
@@ -31,7 +44,9 @@ def test_creating_an_order_reserves_stock_and_snapshots_prices(lead, make_produc
     ]
     assert Product.objects.get(pk=shoes.pk).stock_quantity == 3
     assert Product.objects.get(pk=tights.pk).stock_quantity == 2
-    assert list(order.transitions.values_list("from_status", "to_status", "by")) == [("", "draft", "channel:whatsapp")]
+    assert list(order.transitions.values_list("from_status", "to_status", "by")) == [
+        ("", "draft", "channel:whatsapp")
+    ]
     event = LeadEvent.objects.get(lead=lead, kind="order_created")
     assert event.payload["number"] == order.number
     assert event.payload["products"] == ["2× Sapatilha de ponta 36", "1× Meia-calça"]
@@ -72,15 +87,21 @@ def test_ordering_more_than_the_stock_creates_nothing(lead, make_product):
     assert error.value.code == "out_of_stock"
     assert (error.value.requested, error.value.available) == (2, 1)
     assert Order.objects.count() == 0 and OrderItem.objects.count() == 0
-    assert Product.objects.get(pk=shoes.pk).stock_quantity == 5  # the first line's reservation rolled back
+    assert (
+        Product.objects.get(pk=shoes.pk).stock_quantity == 5
+    )  # the first line's reservation rolled back
     assert not LeadEvent.objects.filter(kind="order_created").exists()
 
 
 def test_the_same_idempotency_key_returns_the_same_order(lead, make_product):
     shoes = make_product(stock=5)
 
-    first = services.create_order(lead.pk, [(shoes.pk, 1)], "whatsapp", idempotency_key="call_abc")
-    again = services.create_order(lead.pk, [(shoes.pk, 1)], "whatsapp", idempotency_key="call_abc")
+    first = services.create_order(
+        lead.pk, [(shoes.pk, 1)], "whatsapp", idempotency_key="call_abc"
+    )
+    again = services.create_order(
+        lead.pk, [(shoes.pk, 1)], "whatsapp", idempotency_key="call_abc"
+    )
 
     assert again.pk == first.pk
     assert Order.objects.count() == 1
@@ -95,7 +116,9 @@ def test_an_idempotency_key_of_another_customer_is_refused(lead, make_product):
     bruno = ensure_lead("whatsapp", "5521977776666")
 
     with pytest.raises(IdempotencyConflict) as error:
-        services.create_order(bruno.pk, [(shoes.pk, 1)], "api", idempotency_key="call_abc")
+        services.create_order(
+            bruno.pk, [(shoes.pk, 1)], "api", idempotency_key="call_abc"
+        )
     assert error.value.code == "idempotency_conflict"
 
 
@@ -118,7 +141,12 @@ def test_an_untracked_product_is_never_out_of_stock(lead, make_product):
 
 @pytest.mark.parametrize(
     ("items", "error"),
-    [([], EmptyOrder), ([(1, 0)], InvalidQuantity), ([(1, -2)], InvalidQuantity), ([(1, 1.5)], InvalidQuantity)],
+    [
+        ([], EmptyOrder),
+        ([(1, 0)], InvalidQuantity),
+        ([(1, -2)], InvalidQuantity),
+        ([(1, 1.5)], InvalidQuantity),
+    ],
 )
 def test_invalid_items_are_refused(lead, items, error):
     with pytest.raises(error):

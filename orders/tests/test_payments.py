@@ -6,24 +6,49 @@ import pytest
 
 from catalog.models import Product
 from orders import services
-from orders.errors import GatewayRejected, GatewayUnavailable, IllegalTransition, UnknownGateway, WebhookRejected
+from orders.errors import (
+    GatewayRejected,
+    GatewayUnavailable,
+    IllegalTransition,
+    UnknownGateway,
+    WebhookRejected,
+)
 from orders.models import Order, PaymentWebhookEvent
 from orders.payments.abacatepay import sign
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "payments" / "abacatepay"
+FIXTURES = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "fixtures"
+    / "payments"
+    / "abacatepay"
+)
 SECRET = "whsec-store-a"
 
 
 @pytest.fixture
 def pending_order(lead, make_product, abacatepay):
-    shoes = make_product(price="60.00", stock=3, sku="PONTA-36", name="Sapatilha de ponta 36")
-    order = services.create_order(lead.pk, [(shoes.pk, 1)], "whatsapp", shipping_total=Decimal("40.00"))
+    shoes = make_product(
+        price="60.00", stock=3, sku="PONTA-36", name="Sapatilha de ponta 36"
+    )
+    order = services.create_order(
+        lead.pk, [(shoes.pk, 1)], "whatsapp", shipping_total=Decimal("40.00")
+    )
     return services.start_payment(order.pk, "abacatepay", by="agent")
 
 
-def _deliver(payload: dict, *, secret: str = SECRET, signature: str | None = None, header_secret: bool = False):
+def _deliver(
+    payload: dict,
+    *,
+    secret: str = SECRET,
+    signature: str | None = None,
+    header_secret: bool = False,
+):
     body = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json", "X-Webhook-Signature": signature if signature is not None else sign(body)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Webhook-Signature": signature if signature is not None else sign(body),
+    }
     query = {}
     if header_secret:
         headers["X-Webhook-Secret"] = secret
@@ -35,7 +60,9 @@ def _deliver(payload: dict, *, secret: str = SECRET, signature: str | None = Non
 def _v2_paid(order: Order, event_id: str = "log_001") -> dict:
     payload = json.loads((FIXTURES / "v2_checkout_completed_pix.json").read_text())
     payload["id"] = event_id
-    payload["data"]["checkout"].update(id=order.payment_reference, externalId=order.number)
+    payload["data"]["checkout"].update(
+        id=order.payment_reference, externalId=order.number
+    )
     return payload
 
 
@@ -56,14 +83,25 @@ def test_starting_a_payment_creates_an_abacatepay_billing(pending_order, abacate
     body = request["body"]
     assert (body["frequency"], body["methods"]) == ("ONE_TIME", ["PIX"])
     assert body["products"] == [
-        {"externalId": "PONTA-36", "name": "Sapatilha de ponta 36", "quantity": 1, "price": 6000},
+        {
+            "externalId": "PONTA-36",
+            "name": "Sapatilha de ponta 36",
+            "quantity": 1,
+            "price": 6000,
+        },
         {"externalId": "shipping", "name": "Shipping", "quantity": 1, "price": 4000},
     ]
-    assert body["customer"] == {"name": "Ana", "email": "ana@example.com", "cellphone": "+5511988887777"}
+    assert body["customer"] == {
+        "name": "Ana",
+        "email": "ana@example.com",
+        "cellphone": "+5511988887777",
+    }
     assert body["metadata"] == {"orderNumber": pending_order.number}
 
 
-def test_starting_the_same_payment_again_does_not_create_a_second_billing(pending_order, abacatepay):
+def test_starting_the_same_payment_again_does_not_create_a_second_billing(
+    pending_order, abacatepay
+):
     again = services.start_payment(pending_order.pk, "abacatepay")
 
     assert again.payment_reference == pending_order.payment_reference
@@ -84,7 +122,9 @@ def test_a_gateway_error_leaves_the_order_a_draft(lead, make_product, abacatepay
 
 
 def test_an_unreachable_gateway_is_a_retryable_error(lead, make_product, settings):
-    settings.ABACATEPAY_BASE_URL = "http://127.0.0.1:9"  # discard port: connection refused
+    settings.ABACATEPAY_BASE_URL = (
+        "http://127.0.0.1:9"  # discard port: connection refused
+    )
     order = services.create_order(lead.pk, [(make_product().pk, 1)], "api")
     with pytest.raises(GatewayUnavailable):
         services.start_payment(order.pk, "abacatepay")
@@ -99,16 +139,26 @@ def test_an_unknown_gateway_is_refused(lead, make_product):
 def test_a_valid_v2_webhook_marks_the_order_paid(pending_order):
     outcome = _deliver(_v2_paid(pending_order))
 
-    assert (outcome.outcome, outcome.order_number, outcome.event_id) == ("paid", pending_order.number, "log_001")
+    assert (outcome.outcome, outcome.order_number, outcome.event_id) == (
+        "paid",
+        pending_order.number,
+        "log_001",
+    )
     order = Order.objects.get(pk=pending_order.pk)
     assert order.status == "paid" and order.paid_at is not None
     assert order.transitions.last().by == "gateway:abacatepay"
     assert order.lead.stage == "customer"
     stored = PaymentWebhookEvent.objects.get()
-    assert (stored.kind, stored.order_id, stored.outcome) == ("checkout.completed", order.pk, "paid")
+    assert (stored.kind, stored.order_id, stored.outcome) == (
+        "checkout.completed",
+        order.pk,
+        "paid",
+    )
 
 
-def test_a_valid_v1_webhook_with_the_secret_in_a_header_marks_the_order_paid(pending_order):
+def test_a_valid_v1_webhook_with_the_secret_in_a_header_marks_the_order_paid(
+    pending_order,
+):
     outcome = _deliver(_v1_paid(pending_order), header_secret=True)
 
     assert outcome.outcome == "paid"
@@ -122,7 +172,12 @@ def test_a_replayed_webhook_changes_nothing(pending_order):
 
     assert (first.outcome, replay.outcome) == ("paid", "duplicate")
     assert PaymentWebhookEvent.objects.count() == 1
-    assert Order.objects.get(pk=pending_order.pk).transitions.filter(to_status="paid").count() == 1
+    assert (
+        Order.objects.get(pk=pending_order.pk)
+        .transitions.filter(to_status="paid")
+        .count()
+        == 1
+    )
 
 
 def test_a_second_paid_event_for_a_paid_order_moves_it_once(pending_order):
@@ -130,14 +185,27 @@ def test_a_second_paid_event_for_a_paid_order_moves_it_once(pending_order):
     second = _deliver(_v1_paid(pending_order))
 
     assert second.outcome == "already_paid"
-    assert Order.objects.get(pk=pending_order.pk).transitions.filter(to_status="paid").count() == 1
+    assert (
+        Order.objects.get(pk=pending_order.pk)
+        .transitions.filter(to_status="paid")
+        .count()
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
     "tamper",
-    ["wrong_signature", "missing_signature", "body_changed", "wrong_secret", "missing_secret"],
+    [
+        "wrong_signature",
+        "missing_signature",
+        "body_changed",
+        "wrong_secret",
+        "missing_secret",
+    ],
 )
-def test_a_webhook_with_an_invalid_signature_or_secret_is_rejected(pending_order, tamper):
+def test_a_webhook_with_an_invalid_signature_or_secret_is_rejected(
+    pending_order, tamper
+):
     payload = _v2_paid(pending_order)
     body = json.dumps(payload).encode()
     headers = {"X-Webhook-Signature": sign(body)}
@@ -179,8 +247,18 @@ def test_a_payment_for_an_expired_order_is_kept_but_does_not_revive_it(pending_o
 
 def test_a_refund_webhook_refunds_the_order_and_restores_stock(pending_order):
     _deliver(_v2_paid(pending_order))
-    refund = {"id": "log_002", "event": "checkout.refunded", "apiVersion": 2, "devMode": False,
-              "data": {"checkout": {"id": pending_order.payment_reference, "externalId": pending_order.number}}}
+    refund = {
+        "id": "log_002",
+        "event": "checkout.refunded",
+        "apiVersion": 2,
+        "devMode": False,
+        "data": {
+            "checkout": {
+                "id": pending_order.payment_reference,
+                "externalId": pending_order.number,
+            }
+        },
+    }
 
     assert _deliver(refund).outcome == "refunded"
     assert _deliver(refund).outcome == "duplicate"
@@ -201,7 +279,9 @@ def test_the_manual_gateway_waits_for_staff(lead, make_product):
     order = services.start_payment(order.pk, "manual")
 
     assert (order.status, order.payment_reference, order.payment_url) == (
-        "pending_payment", f"manual-{order.number}", "",
+        "pending_payment",
+        f"manual-{order.number}",
+        "",
     )
     with pytest.raises(WebhookRejected):
         services.handle_payment_webhook("manual", b"{}", {}, {})
@@ -211,20 +291,40 @@ def test_the_manual_gateway_waits_for_staff(lead, make_product):
 
 
 @pytest.mark.urls("orders.tests.urls")
-def test_the_webhook_endpoint_answers_200_for_a_valid_and_401_for_a_forged_delivery(client, pending_order):
+def test_the_webhook_endpoint_answers_200_for_a_valid_and_401_for_a_forged_delivery(
+    client, pending_order
+):
     from django_tenants.utils import tenant_context
 
     body = json.dumps(_v2_paid(pending_order)).encode()
     url = f"/webhooks/abacatepay/?webhookSecret={SECRET}"
 
-    forged = client.post(url, body, content_type="application/json", HTTP_HOST="store-a.localhost",
-                         HTTP_X_WEBHOOK_SIGNATURE=sign(b"something else"))
-    valid = client.post(url, body, content_type="application/json", HTTP_HOST="store-a.localhost",
-                        HTTP_X_WEBHOOK_SIGNATURE=sign(body))
-    replay = client.post(url, body, content_type="application/json", HTTP_HOST="store-a.localhost",
-                         HTTP_X_WEBHOOK_SIGNATURE=sign(body))
+    forged = client.post(
+        url,
+        body,
+        content_type="application/json",
+        HTTP_HOST="store-a.localhost",
+        HTTP_X_WEBHOOK_SIGNATURE=sign(b"something else"),
+    )
+    valid = client.post(
+        url,
+        body,
+        content_type="application/json",
+        HTTP_HOST="store-a.localhost",
+        HTTP_X_WEBHOOK_SIGNATURE=sign(body),
+    )
+    replay = client.post(
+        url,
+        body,
+        content_type="application/json",
+        HTTP_HOST="store-a.localhost",
+        HTTP_X_WEBHOOK_SIGNATURE=sign(body),
+    )
 
-    assert forged.status_code == 401 and forged.json()["error"]["code"] == "webhook_rejected"
+    assert (
+        forged.status_code == 401
+        and forged.json()["error"]["code"] == "webhook_rejected"
+    )
     assert (valid.status_code, valid.json()["outcome"]) == (200, "paid")
     assert (replay.status_code, replay.json()["outcome"]) == (200, "duplicate")
     from tenants.models import Tenant

@@ -15,13 +15,17 @@ def _stock(product) -> int:
     return Product.objects.get(pk=product.pk).stock_quantity
 
 
-def test_an_order_goes_from_draft_to_delivered_and_every_step_is_recorded(lead, make_product):
+def test_an_order_goes_from_draft_to_delivered_and_every_step_is_recorded(
+    lead, make_product
+):
     shoes = make_product(stock=2)
     order = services.create_order(lead.pk, [(shoes.pk, 1)], "whatsapp")
 
     services.start_payment(order.pk, "manual", by="agent")
     services.mark_paid(order.pk, by="staff:ana")
-    services.ship_order(order.pk, tracking_code="BR123456789BR", carrier="Correios", by="staff:ana")
+    services.ship_order(
+        order.pk, tracking_code="BR123456789BR", carrier="Correios", by="staff:ana"
+    )
     order = services.mark_delivered(order.pk, by="staff:ana")
 
     assert order.status == "delivered"
@@ -43,7 +47,10 @@ def test_paying_makes_the_lead_a_customer_and_records_it(lead, make_product):
     services.mark_paid(order.pk, by="staff:ana")
 
     assert Lead.objects.get(pk=lead.pk).stage == "customer"
-    assert LeadEvent.objects.get(lead=lead, kind="order_paid").payload["number"] == order.number
+    assert (
+        LeadEvent.objects.get(lead=lead, kind="order_paid").payload["number"]
+        == order.number
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,14 +64,18 @@ def test_paying_makes_the_lead_a_customer_and_records_it(lead, make_product):
         (["cancel"], "cancelled"),
     ],
 )
-def test_an_illegal_transition_is_refused_with_a_clear_error(lead, make_product, steps, target):
+def test_an_illegal_transition_is_refused_with_a_clear_error(
+    lead, make_product, steps, target
+):
     order = services.create_order(lead.pk, [(make_product().pk, 1)], "api")
     for step in steps:
         if step == "pay":
             services.start_payment(order.pk)
             services.mark_paid(order.pk, by="t")
         elif step == "ship":
-            services.ship_order(order.pk, tracking_code="X1", carrier="Correios", by="t")
+            services.ship_order(
+                order.pk, tracking_code="X1", carrier="Correios", by="t"
+            )
         elif step == "cancel":
             services.cancel_order(order.pk, by="t")
     before = Order.objects.get(pk=order.pk).status
@@ -74,7 +85,10 @@ def test_an_illegal_transition_is_refused_with_a_clear_error(lead, make_product,
         services.transition_order(order.pk, target, by="t")
 
     assert error.value.code == "illegal_transition"
-    assert f"Order {order.number} is {before}; it cannot become {target}" in error.value.message
+    assert (
+        f"Order {order.number} is {before}; it cannot become {target}"
+        in error.value.message
+    )
     assert Order.objects.get(pk=order.pk).status == before
     assert order.transitions.count() == count
 
@@ -93,7 +107,8 @@ def test_cancelling_restores_stock_exactly_once(lead, make_product):
 
     assert _stock(shoes) == 3
     assert list(order.transitions.values_list("to_status", "note")) == [
-        ("draft", "created"), ("cancelled", "changed my mind"),
+        ("draft", "created"),
+        ("cancelled", "changed my mind"),
     ]
 
 
@@ -122,7 +137,9 @@ def test_shipping_needs_a_carrier_and_a_tracking_code(lead, make_product):
     assert Order.objects.get(pk=order.pk).status == "paid"
 
 
-def test_unpaid_orders_expire_after_the_configured_time_and_give_stock_back(lead, make_product, settings):
+def test_unpaid_orders_expire_after_the_configured_time_and_give_stock_back(
+    lead, make_product, settings
+):
     settings.ORDERS_UNPAID_EXPIRY_MINUTES = 30
     shoes = make_product(stock=5)
     old_draft = services.create_order(lead.pk, [(shoes.pk, 1)], "api")
@@ -132,27 +149,40 @@ def test_unpaid_orders_expire_after_the_configured_time_and_give_stock_back(lead
     services.start_payment(old_paid.pk)
     services.mark_paid(old_paid.pk, by="t")
     recent = services.create_order(lead.pk, [(shoes.pk, 1)], "api")
-    Order.objects.exclude(pk=recent.pk).update(created_at=timezone.now() - timedelta(minutes=31))
+    Order.objects.exclude(pk=recent.pk).update(
+        created_at=timezone.now() - timedelta(minutes=31)
+    )
     assert _stock(shoes) == 1
 
     expired = services.expire_unpaid_orders()
-    assert services.expire_unpaid_orders() == []  # nothing left to expire, no double restore
+    assert (
+        services.expire_unpaid_orders() == []
+    )  # nothing left to expire, no double restore
 
     assert sorted(expired) == sorted([old_draft.number, old_pending.number])
     assert _stock(shoes) == 3
     statuses = dict(Order.objects.values_list("pk", "status"))
-    assert statuses == {old_draft.pk: "expired", old_pending.pk: "expired", old_paid.pk: "paid", recent.pk: "draft"}
+    assert statuses == {
+        old_draft.pk: "expired",
+        old_pending.pk: "expired",
+        old_paid.pk: "paid",
+        recent.pk: "draft",
+    }
     assert Order.objects.get(pk=old_draft.pk).transitions.last().by == "system:expiry"
 
 
-def test_the_beat_task_expires_orders_in_every_store(store, other_store, make_product, lead):
+def test_the_beat_task_expires_orders_in_every_store(
+    store, other_store, make_product, lead
+):
     from catalog.tests.factories import product
     from leads.services import ensure_lead
 
     in_a = services.create_order(lead.pk, [(make_product(stock=2).pk, 1)], "api")
     with tenant_context(other_store):
         bruno = ensure_lead("whatsapp", "5521977776666")
-        in_b = services.create_order(bruno.pk, [(product("B-1", "B product", stock=2).pk, 1)], "api")
+        in_b = services.create_order(
+            bruno.pk, [(product("B-1", "B product", stock=2).pk, 1)], "api"
+        )
         Order.objects.update(created_at=timezone.now() - timedelta(days=1))
     Order.objects.update(created_at=timezone.now() - timedelta(days=1))
 
@@ -178,4 +208,7 @@ def test_merging_leads_keeps_their_orders(lead, make_product):
 
     merge_leads(lead.pk, other.pk)
 
-    assert set(Order.objects.filter(lead=lead).values_list("pk", flat=True)) == {mine.pk, theirs.pk}
+    assert set(Order.objects.filter(lead=lead).values_list("pk", flat=True)) == {
+        mine.pk,
+        theirs.pk,
+    }
