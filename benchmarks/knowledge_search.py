@@ -1,0 +1,180 @@
+"""Retrieval quality and latency of the knowledge search on the StackFAQ fixture.
+
+    python benchmarks/knowledge_search.py                   # whole corpus, every query
+    python benchmarks/knowledge_search.py --threads 40 --queries 200
+    python benchmarks/knowledge_search.py --embedder openai  # any configured embedder
+
+Runs in its own throw-away database (``atendo_knowledge_bench``) on the same PostgreSQL
+server as the app. Ingests ``../shared/fixtures/knowledge/stackfaq/corpus.jsonl`` (one
+document per thread, the thread's title as the document title) into one store through
+the real ingestion service, then asks every query of ``queries.jsonl`` in three modes —
+vector only, full text only, fused — and prints hit@1, hit@5 (recall@k: each query has
+one right thread), MRR@10 over the top distinct documents, and p50/p95 latency of a
+search call (query embedding included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "atendo_knowledge_bench"
+FIXTURE = ROOT.parent / "shared" / "fixtures" / "knowledge" / "stackfaq"
+
+
+def _bench_database_url() -> str:
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        from config import embedded
+
+        base = embedded.database_url()
+    server, _, _ = base.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    return f"{server}/{BENCH_DB}"
+
+
+def _drop_database(url: str) -> None:
+    import psycopg
+
+    server, _, _ = url.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=0, help="threads to ingest (0 = all)")
+    parser.add_argument("--queries", type=int, default=0, help="queries to ask (0 = all)")
+    parser.add_argument("--embedder", default=None, help="embedder name (default: settings)")
+    parser.add_argument("--chunk-tokens", type=int, default=256)
+    parser.add_argument("--chunk-overlap", type=int, default=32)
+    parser.add_argument("--keep", action="store_true", help="keep the throw-away database")
+    args = parser.parse_args()
+
+    url = _bench_database_url()
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["TENANT_SPARE_POOL_SIZE"] = "0"
+    from config import embedded
+
+    redis_url = os.environ.get("REDIS_URL") or embedded.redis_url()
+    os.environ["CELERY_BROKER_URL"] = redis_url.rsplit("/", 1)[0] + "/15"
+    if args.embedder:
+        os.environ["KNOWLEDGE_EMBEDDER"] = args.embedder
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("tenants").setLevel(logging.WARNING)
+    logging.getLogger("knowledge").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    from django.core.management import call_command
+    from django_tenants.utils import tenant_context
+
+    from tenants import services as tenant_services
+
+    try:
+        call_command("migrate_schemas", shared=True, verbosity=0)
+        tenant_services.ensure_platform()
+        store = tenant_services.provision_store(
+            slug="faq-bench", name="FAQ bench", owner_email="owner@faq-bench.test"
+        )
+        with tenant_context(store):
+            run(args)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            _drop_database(url)
+
+
+def run(args) -> None:
+    from knowledge import services
+    from knowledge.embedders import get_embedder
+    from knowledge.models import Chunk
+    from knowledge.search import search
+
+    with open(FIXTURE / "corpus.jsonl") as fh:
+        threads = [json.loads(line) for line in fh]
+    if args.threads:
+        threads = threads[: args.threads]
+    with open(FIXTURE / "queries.jsonl") as fh:
+        query_text = {q["_id"]: q["text"] for q in map(json.loads, fh)}
+    with open(FIXTURE / "qrels.tsv") as fh:
+        qrels = {r["query-id"]: r["corpus-id"] for r in csv.DictReader(fh, delimiter="\t")}
+    title_of = {t["_id"]: t["title"] for t in threads}
+    asked = [(qid, cid) for qid, cid in qrels.items() if cid in title_of and qid in query_text]
+    if args.queries:
+        asked = asked[: args.queries]
+
+    embedder = get_embedder()
+    print(f"embedder: {embedder.name} ({embedder.dimensions}-d)")
+    collection = services.create_collection(
+        "FAQ", chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap
+    )
+    started = time.perf_counter()
+    document_of: dict[str, int] = {}
+    for i, thread in enumerate(threads, start=1):
+        added = services.add_text_document(
+            collection.pk, title=thread["title"], text=thread["text"], ingest="sync"
+        )
+        document_of[thread["_id"]] = added.document.pk
+        if i % 25 == 0:
+            print(f"  ... {i}/{len(threads)} threads ingested", flush=True)
+    ingest_seconds = time.perf_counter() - started
+    chunks = Chunk.objects.count()
+    print(
+        f"ingested {len(threads)} threads -> {chunks} chunks in {ingest_seconds:.1f} s "
+        f"({chunks / ingest_seconds:.1f} chunks/s)"
+    )
+    print(f"queries: {len(asked)}")
+    print()
+    print(f"{'mode':<10} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    for mode in ("vector", "fulltext", "hybrid"):
+        hits1 = hits5 = 0
+        reciprocal = 0.0
+        latencies = []
+        for qid, cid in asked:
+            t0 = time.perf_counter()
+            found = search(query_text[qid], top_k=50, mode=mode, candidates=50)
+            latencies.append(time.perf_counter() - t0)
+            ranked: list[int] = []  # distinct documents, best first
+            for hit in found:
+                if hit.document_id not in ranked:
+                    ranked.append(hit.document_id)
+            right = document_of[cid]
+            rank = ranked.index(right) + 1 if right in ranked else None
+            hits1 += rank == 1
+            hits5 += rank is not None and rank <= 5
+            reciprocal += 1 / rank if rank is not None and rank <= 10 else 0.0
+        n = len(asked)
+        ms = [s * 1000 for s in latencies]
+        print(
+            f"{mode:<10} {hits1 / n:6.3f} {hits5 / n:6.3f} {reciprocal / n:7.3f} "
+            f"{statistics.median(ms):8.1f} {percentile(ms, 95):8.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
