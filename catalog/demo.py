@@ -39,18 +39,18 @@ CATEGORIES = [
 # (sku, name, category, price, stock, description, attributes, variants[(suffix, stock)])
 PRODUCTS = [
     ("SP-CLASS", "Sapatilha de Ponta Clássica", "sapatilhas", "289.90", 0,
-     "Sapatilha de ponta em cetim rosa, box firme e palmilha média. Para bailarinas de "
-     "nível intermediário e avançado. Acompanha elástico e fita de cetim.",
+     ("Sapatilha de ponta em cetim rosa, box firme e palmilha média. Para bailarinas de "
+     "nível intermediário e avançado. Acompanha elástico e fita de cetim."),
      {"tamanho": ["34", "35", "36", "37", "38"], "cor": "rosa"},
      [("34", 3), ("35", 5), ("36", 4), ("37", 0), ("38", 2)]),
     ("SP-PRO", "Sapatilha de Ponta Profissional Grishko", "sapatilhas", "459.90", 0,
-     "Sapatilha de ponta profissional importada, feita à mão, box reforçado e palmilha "
-     "dura para bailarinas avançadas.",
+     ("Sapatilha de ponta profissional importada, feita à mão, box reforçado e palmilha "
+     "dura para bailarinas avançadas."),
      {"tamanho": ["35", "36", "37"], "cor": "rosa"},
      [("35", 1), ("36", 2), ("37", 1)]),
     ("SMP-COURO", "Sapatilha de Meia Ponta em Couro", "sapatilhas", "89.90", 0,
-     "Sapatilha de meia ponta em couro macio com sola inteira, ideal para iniciantes e "
-     "baby class.",
+     ("Sapatilha de meia ponta em couro macio com sola inteira, ideal para iniciantes e "
+     "baby class."),
      {"tamanho": ["30", "32", "34", "36"], "cor": "rosa"},
      [("30", 6), ("32", 6), ("34", 4), ("36", 3)]),
     ("COL-ALCA", "Collant Alça Fina", "collants", "79.90", 0,

@@ -352,7 +352,7 @@ def _generic_row(line: int, r: dict[str, str]) -> _Row:
         name=name,
         price=price,
         kind="variation" if r.get("parent_sku") else "simple",
-        description=r["description"] if "description" in r else None,
+        description=r.get("description"),
         compare_at_price=_optional_price(r.get("compare_at_price", ""), "compare_at_price"),
         stock=stock,
         track_stock=True if stock is not None else None,

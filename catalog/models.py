@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
@@ -25,6 +27,16 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        from catalog.search_index import refresh_search_index
+
+        # Category names are in the products' documents (rare change: refresh them all).
+        refresh_search_index()
+
+
+_INDEXED_FIELDS = {"name", "description", "sku", "attributes", "category", "category_id", "parent", "parent_id"}
 
 
 class Product(models.Model):
@@ -54,6 +66,10 @@ class Product(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Search index, derived (catalog.search_index): the full-text document in the store's
+    # language and the unaccented lowercase name for trigram matching. Never edit by hand.
+    search_vector = SearchVectorField(null=True, editable=False)
+    search_title = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -62,6 +78,26 @@ class Product(models.Model):
                 condition=models.Q(stock_quantity__gte=0), name="product_stock_not_negative"
             ),
         ]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="product_search_vector"),
+            GinIndex(
+                fields=["search_title"], opclasses=["gin_trgm_ops"], name="product_search_title_trgm"
+            ),
+            models.Index(
+                fields=["id"], name="product_search_stale", condition=models.Q(search_vector=None)
+            ),
+        ]
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and not set(update_fields) & _INDEXED_FIELDS:
+            return
+        from catalog.search_index import refresh_search_index
+
+        # Its variants' documents carry its name, and its own depends on having variants.
+        family = [self.pk, *([self.parent_id] if self.parent_id else [])]
+        refresh_search_index(family, with_variants=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
@@ -104,6 +140,15 @@ class StoreProfile(models.Model):
 
     def __str__(self) -> str:
         return self.company_name or "Store profile"
+
+    def save(self, *args, **kwargs) -> None:
+        before = StoreProfile.objects.filter(pk=self.pk).values_list("language", flat=True).first()
+        super().save(*args, **kwargs)
+        if before is not None and before != self.language:
+            from catalog.search_index import refresh_search_index
+
+            # Documents are stemmed in the store's language: rebuild them in the new one.
+            refresh_search_index()
 
 
 class Synonym(models.Model):

@@ -30,24 +30,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import connection
 
 from catalog.errors import EmbeddingsUnavailable, InvalidSearch
-from catalog.models import Category, Language, ProductEmbedding, Synonym
-from catalog.selectors import get_store_profile
+from catalog.models import Category, Product, ProductEmbedding, Synonym
+from catalog.search_index import refresh_search_index, search_config
 from catalog.text import fold
 
 logger = logging.getLogger(__name__)
 
-TEXT_SEARCH_CONFIGS = {
-    Language.PORTUGUESE: "portuguese",
-    Language.SPANISH: "spanish",
-    Language.ENGLISH: "english",
-}
 # How alike a query word and a catalog word must be to count as a typo of it (pg_trgm).
 TYPO_SIMILARITY = 0.45
-# Below this trigram similarity a product that matched no query word is not a result.
-TRIGRAM_ONLY_THRESHOLD = 0.45
+# A product that matched no query word is a result when pg_trgm's word similarity of the
+# query to its name reaches pg_trgm.word_similarity_threshold (0.6 unless the database
+# sets another): that test can use the trigram index.
 # Reciprocal rank fusion constant (Cormack et al.): dampens the weight of the top ranks.
 RRF_K = 60
 # The lexical leg weighs more: it knows which words (and which size) the customer typed;
@@ -58,6 +55,8 @@ SEMANTIC_WEIGHT = 0.6
 # bundled multilingual-e5-small, whose similarities sit in a narrow band (0.75-0.9).
 SEMANTIC_MIN_SIMILARITY = 0.8
 MAX_LIMIT = 100
+VOCABULARY_SECONDS = 120
+_VOCABULARY_KEY = "catalog:search:vocabulary"
 _WORD = re.compile(r"\w+(?:-\w+)*")
 
 
@@ -106,8 +105,10 @@ def search_products(
         raise InvalidSearch(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
     if price_min is not None and price_max is not None and price_min > price_max:
         raise InvalidSearch("price_min is above price_max.", field="price_min")
-    profile = get_store_profile()
-    config = TEXT_SEARCH_CONFIGS.get(profile.language, "simple")
+    config = search_config()
+    if Product.objects.filter(search_vector=None).exists():
+        # Rows written around save() (bulk_create, a fresh migration) get indexed now.
+        refresh_search_index(stale_only=True)
     plan = plan_query(query)
 
     where, params = _filters(price_min, price_max, category, attributes, in_stock_only)
@@ -170,34 +171,56 @@ def plan_query(query: str) -> QueryPlan:
 
 
 def _spelling_corrections(words: list[str]) -> dict[str, list[str]]:
-    """Catalog words (names, categories, attributes, synonym terms) like each unknown word."""
+    """Catalog words (names, categories, synonym terms) like each unknown word."""
     if not words:
         return {}
-    sql = """
-        WITH vocabulary AS (
+    vocabulary = _vocabulary()
+    out: dict[str, list[str]] = {}
+    for word in words:
+        if word in vocabulary:
+            continue
+        grams = _trigrams(word)
+        scored = sorted(
+            ((_similarity(grams, _trigrams(known)), known) for known in vocabulary),
+            key=lambda pair: (-pair[0], pair[1]),
+        )
+        fixes = [known for score, known in scored[:2] if score >= TYPO_SIMILARITY]
+        if fixes:
+            out[word] = fixes
+    return out
+
+
+def _vocabulary() -> frozenset[str]:
+    """The store's words, cached briefly (keys are per store): a new product's words are
+    typo-correctable within VOCABULARY_SECONDS."""
+    words = cache.get(_VOCABULARY_KEY)
+    if words is None:
+        sql = """
             SELECT DISTINCT w FROM (
-                SELECT regexp_split_to_table(
-                    lower(public.unaccent(p.name || ' ' || coalesce(c.name, '') || ' ' || p.attributes::text)),
-                    '[^a-z0-9]+') AS w
-                FROM catalog_product p LEFT JOIN catalog_category c ON c.id = p.category_id
-                WHERE p.is_active
+                SELECT regexp_split_to_table(search_title, '[^a-z0-9]+') AS w
+                FROM catalog_product WHERE is_active
+                UNION ALL
+                SELECT regexp_split_to_table(lower(public.unaccent(name)), '[^a-z0-9]+')
+                FROM catalog_category
                 UNION ALL
                 SELECT lower(public.unaccent(term)) FROM catalog_synonym WHERE term !~ '\\s'
-            ) words WHERE length(w) >= 3
-        ),
-        known AS (SELECT t FROM unnest(%s::text[]) t WHERE t IN (SELECT w FROM vocabulary))
-        SELECT t, w FROM (
-            SELECT t, w, row_number() OVER (PARTITION BY t ORDER BY public.similarity(t, w) DESC, w) AS n
-            FROM unnest(%s::text[]) t, vocabulary
-            WHERE t NOT IN (SELECT t FROM known) AND public.similarity(t, w) >= %s
-        ) ranked WHERE n <= 2 ORDER BY t, n
-    """
-    out: dict[str, list[str]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [words, words, TYPO_SIMILARITY])
-        for word, fixed in cursor.fetchall():
-            out.setdefault(word, []).append(fixed)
-    return out
+            ) words WHERE length(w) >= 3 AND w !~ '^[0-9]+$'
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            words = [row[0] for row in cursor.fetchall()]
+        cache.set(_VOCABULARY_KEY, words, VOCABULARY_SECONDS)
+    return frozenset(words)
+
+
+def _trigrams(word: str) -> frozenset[str]:
+    """pg_trgm's trigrams of one word: padded with two spaces in front and one behind."""
+    padded = f"  {word} "
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
 
 
 # --- filters shared by both legs ---
@@ -305,34 +328,23 @@ def _lexical(
             return _rows_to_hits(cursor.fetchall())
 
     groups = ["|".join(alternatives) for alternatives in plan.groups]
-    document = """
-        setweight(to_tsvector(%(cfg)s, public.unaccent(p.name)), 'A')
-        || setweight(to_tsvector(%(cfg)s, public.unaccent(
-               coalesce(par.name, '') || ' ' || coalesce(c.name, '') || ' ' || coalesce(cp.name, ''))), 'B')
-        || setweight(to_tsvector(%(cfg)s, public.unaccent(
-               p.sku || ' ' || (
-                   -- A parent's lists of options (sizes 34-38) are its variants' to match.
-                   SELECT coalesce(string_agg(value #>> '{}', ' '), '') FROM jsonb_each(p.attributes)
-                   WHERE fam.n = 0 OR jsonb_typeof(value) <> 'array'))), 'C')
-        || setweight(to_tsvector(%(cfg)s, public.unaccent(
-               p.description || ' ' || coalesce(par.description, ''))), 'D')
-    """
     inner = f"""
         SELECT {columns}, coverage,
             coverage + 0.3 * rank + 0.3 * trigram
                 + CASE WHEN lower(p.sku) = %(raw)s THEN 2 ELSE 0 END AS score,
             p.parent_id
         FROM {_FROM},
-        LATERAL (SELECT {document} AS doc) d,
         LATERAL (
             SELECT
-                coalesce((SELECT count(*) FROM groups g WHERE d.doc @@ g.tq)::float
+                coalesce((SELECT count(*) FROM groups g WHERE p.search_vector @@ g.tq)::float
                          / nullif((SELECT count(*) FROM groups), 0), 0) AS coverage,
-                coalesce(ts_rank_cd(d.doc, (SELECT tq FROM whole), 32), 0) AS rank,
-                public.word_similarity(%(text)s, lower(public.unaccent(p.name || ' ' || coalesce(par.name, '')))) AS trigram
+                coalesce(ts_rank_cd(p.search_vector, (SELECT tq FROM whole), 32), 0) AS rank,
+                public.word_similarity(%(text)s, p.search_title) AS trigram
         ) s
         WHERE {where.replace("%s", "%%s")}
-          AND (coverage > 0 OR trigram >= %(trigram_min)s OR lower(p.sku) = %(raw)s)
+          AND (p.search_vector @@ (SELECT tq FROM whole)
+               OR %(text)s <%% p.search_title
+               OR lower(p.sku) = %(raw)s)
     """
     sql = f"""
         WITH alternatives AS (
@@ -354,7 +366,6 @@ def _lexical(
         "groups": groups,
         "text": plan.text,
         "raw": raw,
-        "trigram_min": TRIGRAM_ONLY_THRESHOLD,
         "limit": limit * 3,
     }
     # The filters use positional placeholders; give them names so both styles mix.

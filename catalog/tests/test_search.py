@@ -196,3 +196,42 @@ def test_spanish_price_filter_and_stock(tienda):
     assert hits[0].currency == "ARS"
     assert "MED-BA" in skus(search_products("can can"))
     assert "MED-BA" not in skus(search_products("can can", in_stock_only=True))
+
+
+# --- the stored search index follows the catalog ---
+
+
+def test_renaming_a_category_is_searchable_at_once(dancewear):
+    from catalog.models import Category
+
+    acessorios = Category.objects.get(slug="acessorios")
+    acessorios.name = "Aquecimento"
+    acessorios.save()
+    assert skus(search_products("aquecimento"))[:2] in (["POL-LA", "PONT-SIL"], ["PONT-SIL", "POL-LA"])
+
+
+def test_renaming_a_parent_renames_what_its_variants_answer_to(dancewear):
+    shoe = Product.objects.get(sku="SMP-COURO")
+    shoe.name = "Sapatilha Baby Class"
+    shoe.save()
+    hits = search_products("baby class 32", collapse_variants=False)
+    assert hits[0].sku == "SMP-COURO-32"
+
+
+def test_products_written_in_bulk_are_indexed_before_the_search(dancewear):
+    Product.objects.bulk_create([Product(sku="BULK-1", name="Bolsa Porta Sapatilha", price=Decimal("49.90"))])
+    assert skus(search_products("bolsa"))[0] == "BULK-1"
+
+
+def test_changing_the_store_language_restems_the_catalog(store):
+    product("ES-1", "Zapatillas Clásicas", price="10")
+
+    def lexemes():
+        return Product.objects.values_list("search_vector", flat=True).get(sku="ES-1")
+
+    portuguese = lexemes()
+    profile = get_store_profile()
+    profile.language = "es"
+    profile.save()
+    assert lexemes() != portuguese
+    assert "'zapatill':1A" in lexemes()
