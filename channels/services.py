@@ -583,7 +583,9 @@ def record_turn_result(turn_id: int, result: TurnResult) -> ConversationTurn:
                     "direction": "out", "text": reply, "channel": turn.conversation.channel.kind,
                 })
         if wants_handoff:
-            handoff(conversation.pk, result.handoff_reason or "The agent asked for a human.", by="agent")
+            # The agent's handoff tool records its own lead event; the marker does not.
+            handoff(conversation.pk, result.handoff_reason or "The agent asked for a human.", by="agent",
+                    record_lead_event=not result.handoff)
         if first is not None:
             from channels import tasks
 
@@ -706,13 +708,15 @@ def _enqueue_next_part(message: Message) -> None:
 # --- handoff --------------------------------------------------------------------------
 
 
-def handoff(conversation_id: int, reason: str, *, by: str = "agent", notify_provider: bool = True) -> Conversation:
+def handoff(conversation_id: int, reason: str, *, by: str = "agent", notify_provider: bool = True,
+            record_lead_event: bool = True) -> Conversation:
     """Give the conversation to a human: the bot stays silent until ``return_to_bot``.
 
     Idempotent (a conversation already with a human is returned as is). Records a
     ``handoff`` event on the lead and, for Chatwoot, opens the conversation there
     (toggle-status ``open``, after commit, unless ``notify_provider`` is False: e.g. staff
-    took it over in Chatwoot itself).
+    took it over in Chatwoot itself). ``record_lead_event`` is False when the caller (the
+    agent's handoff tool) has already put the handoff on the lead's timeline.
     """
     from leads import services as lead_services
     from leads.models import EventKind
@@ -729,7 +733,7 @@ def handoff(conversation_id: int, reason: str, *, by: str = "agent", notify_prov
         conversation.handoff_reason = (reason or "")[:500]
         conversation.handoff_at = timezone.now()
         conversation.save(update_fields=["status", "handoff_reason", "handoff_at"])
-        if conversation.lead_id:
+        if conversation.lead_id and record_lead_event:
             lead_services.record_event(
                 conversation.lead_id, EventKind.HANDOFF,
                 {"reason": conversation.handoff_reason, "by": by, "conversation_id": conversation.pk},

@@ -1,0 +1,175 @@
+"""From the provider's webhook to the reply on the customer's phone, with the real agent."""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import pytest
+from django.db import connection
+
+from agents import services as agents_services
+from agents import vault
+from agents.tests.fake_llm import FakeLLMServer, completion, tool_call
+from channels import services
+from channels.models import Conversation, ConversationStatus, ConversationTurn, Direction, Message, MessageStatus
+from channels.tests.conftest import APP_SECRET, post_meta
+from channels.tests.fake_providers import FakeProviderServer, fixture
+
+
+def _whatsapp_text(wamid: str, text: str, phone_number_id: str | None = None) -> dict:
+    payload = copy.deepcopy(fixture("whatsapp/inbound_text.json"))
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["messages"][0].update(id=wamid, text={"body": text})
+    if phone_number_id:
+        value["metadata"]["phone_number_id"] = phone_number_id
+    return payload
+
+
+@pytest.fixture
+def fake_llm():
+    server = FakeLLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_agent(store, fake_llm, settings):
+    settings.AGENTS_LLM_BACKOFF = 0.01
+    settings.AGENTS_LLM_MAX_RETRIES = 1
+    agent = agents_services.create_agent_from_template(
+        "sales", name="Vendas", provider="openai", model="gpt-4o-mini", make_default=True
+    )
+    agent.base_url = fake_llm.url + "/v1"
+    agent.save()
+    vault.set_credential("llm", "openai", "sk-test-1234567890")
+    return agent
+
+
+def test_a_signed_burst_gets_one_reply_from_the_agent_on_the_graph_api(
+    client, store, whatsapp_channel, provider, fake_llm, llm_agent
+):
+    fake_llm.script = [completion("Temos sim! O collant manga longa custa R$ 99,90.")]
+    burst = [("wamid.A1", "oi"), ("wamid.A2", "vocês têm collant"), ("wamid.A3", "manga longa?")]
+    for wamid, text in burst:
+        assert post_meta(client, store, _whatsapp_text(wamid, text)).status_code == 200
+    assert post_meta(client, store, _whatsapp_text("wamid.A2", "vocês têm collant")).status_code == 200  # retry
+
+    inbound = list(Message.objects.filter(direction=Direction.IN).order_by("pk"))
+    assert len(inbound) == 3
+    turns = {services.close_burst(m.conversation_id, m.pk) for m in inbound} - {None}
+    (turn,) = turns
+    services.run_turn(turn.pk)  # the real agents.services.run_turn
+    services.run_turn(turn.pk)  # a retried task: the turn is done, nothing runs again
+    (reply,) = Message.objects.filter(direction=Direction.OUT)
+    services.deliver(reply.pk)
+    services.deliver(reply.pk)
+
+    (llm_request,) = fake_llm.requests
+    assert llm_request["messages"][-1] == {"role": "user", "content": "oi\nvocês têm collant\nmanga longa?"}
+    (sent,) = provider.requests
+    assert sent.body["to"] == "972987654321"
+    assert sent.body["text"]["body"] == "Temos sim! O collant manga longa custa R$ 99,90."
+    reply.refresh_from_db()
+    assert (reply.status, reply.provider_message_id) == (MessageStatus.SENT, "wamid.FAKE0001")
+    turn.refresh_from_db()
+    assert (turn.provider, turn.model, turn.agent_id) == ("openai", "gpt-4o-mini", llm_agent.pk)
+
+    # Meta then reports the reply delivered and read.
+    for status in ("delivered", "read"):
+        payload = copy.deepcopy(fixture(f"whatsapp/status_{status}.json"))
+        payload["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.FAKE0001"
+        post_meta(client, store, payload)
+    reply.refresh_from_db()
+    assert reply.status == MessageStatus.READ
+
+
+def test_the_agent_handoff_tool_silences_the_bot(
+    client, store, whatsapp_channel, provider, fake_llm, llm_agent, django_capture_on_commit_callbacks
+):
+    from leads.models import EventKind
+
+    fake_llm.script = [completion("Vou chamar alguém da equipe.",
+                                  [tool_call("call_1", "handoff", {"reason": "quer falar com uma pessoa"})])]
+    post_meta(client, store, _whatsapp_text("wamid.H1", "quero falar com uma pessoa"))
+    message = Message.objects.get()
+    turn = services.close_burst(message.conversation_id, message.pk)
+
+    services.run_turn(turn.pk)
+
+    conversation = Conversation.objects.get()
+    assert conversation.status == ConversationStatus.HUMAN
+    assert conversation.handoff_reason == "quer falar com uma pessoa"
+    assert conversation.lead.events.filter(kind=EventKind.HANDOFF).count() == 1
+    with django_capture_on_commit_callbacks() as scheduled:
+        post_meta(client, store, _whatsapp_text("wamid.H2", "oi?"))
+    assert scheduled == []
+
+    services.return_to_bot(conversation.pk)
+    with django_capture_on_commit_callbacks() as scheduled:
+        post_meta(client, store, _whatsapp_text("wamid.H3", "voltei"))
+    assert len(scheduled) == 1
+
+
+# --- on a real Celery worker (committed rows) -------------------------------------------
+
+WORKER_PHONE_NUMBER_ID = "7770001"
+
+
+@pytest.fixture
+def committed_whatsapp(django_db_blocker, celery_worker, settings):
+    """Store A with a committed WhatsApp channel on a local Graph API server and a short
+    burst window; removes everything the test created."""
+    from agents.models import Agent
+    from conftest import STORE_A
+    from leads.models import Lead
+    from tenants.models import Tenant
+
+    settings.CHANNELS_META_APP_SECRET = APP_SECRET
+    provider = FakeProviderServer()
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug=STORE_A["slug"])
+        connection.set_tenant(tenant)
+        leads_before = set(Lead.objects.values_list("pk", flat=True))
+        agents_before = set(Agent.objects.values_list("pk", flat=True))
+        channel = services.create_channel(kind="whatsapp", name="WhatsApp (worker test)", config={
+            "phone_number_id": WORKER_PHONE_NUMBER_ID, "access_token": "EAAG-worker",
+            "graph_base_url": provider.url, "burst_seconds": 0.5, "reply_spacing_seconds": 0,
+        })
+        try:
+            yield tenant, channel, provider
+        finally:
+            connection.set_tenant(tenant)
+            services.delete_channel(channel.pk)
+            Lead.objects.exclude(pk__in=leads_before).delete()
+            Agent.objects.exclude(pk__in=agents_before).delete()
+            connection.set_schema_to_public()
+            provider.close()
+
+
+def _wait_for(condition, seconds: float = 90.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_on_a_worker_a_burst_of_three_is_one_turn_and_one_reply(client, committed_whatsapp):
+    tenant, channel, provider = committed_whatsapp
+    for wamid, text in (("wamid.W1", "oi"), ("wamid.W2", "preciso de ajuda"), ("wamid.W3", "com a API")):
+        assert post_meta(client, tenant, _whatsapp_text(wamid, text, WORKER_PHONE_NUMBER_ID)).status_code == 200
+    post_meta(client, tenant, _whatsapp_text("wamid.W3", "com a API", WORKER_PHONE_NUMBER_ID))  # redelivery
+
+    assert _wait_for(lambda: len(provider.requests) >= 1), "no reply reached the Graph API"
+    time.sleep(2)  # room for a second, wrong, reply
+
+    connection.set_tenant(tenant)
+    (turn,) = ConversationTurn.objects.filter(conversation__channel=channel)
+    last = Message.objects.filter(channel=channel, direction=Direction.IN).order_by("pk").last()
+    assert turn.turn_key == f"{turn.conversation_id}:{last.pk}"
+    assert Message.objects.filter(channel=channel, direction=Direction.IN).count() == 3
+    assert len(provider.requests) == Message.objects.filter(channel=channel, direction=Direction.OUT).count()
+    assert len({r.body["text"]["body"] for r in provider.requests}) == len(provider.requests)
+    assert all(r.path == f"/v24.0/{WORKER_PHONE_NUMBER_ID}/messages" for r in provider.requests)
