@@ -178,3 +178,36 @@ def test_import_command_reports_bad_rows(store, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "1 created, 0 updated, 1 error(s)" in out
     assert "line 3 (price): 'dez' is not a price." in out
+
+
+WOO_SMALL = (
+    "\ufeffID,Type,SKU,Name,Published,In stock?,Stock,Sale price,Regular price,"
+    "Date sale price starts,Date sale price ends,Categories,Parent,Attribute 1 name,Attribute 1 value(s)\n"
+    '10,variable,SP,"Sapatilha de Ponta",1,1,,,,,,"Ballet > Sapatilhas, Promo",,Tamanho,"35, 36"\n'
+    "11,variation,SP-35,Sapatilha de Ponta - 35,1,1,4,,289.90,,,,id:10,Tamanho,35\n"
+    "12,variation,SP-36,Sapatilha de Ponta - 36,1,0,,,289.90,,,,id:10,Tamanho,36\n"
+    "13,simple,OLD-SALE,Tiara,1,1,3,10,20,2020-01-01,2020-02-01,,,,\n"
+    "14,simple,DRAFT,Rascunho,0,1,-2,,15,,,,,,\n"
+)
+
+
+def test_woocommerce_id_parents_counted_stock_ended_sales_and_drafts(store):
+    report = import_products(WOO_SMALL.encode())
+    assert (report.created, report.errors) == (5, ())
+    size_35, size_36 = Product.objects.get(sku="SP-35"), Product.objects.get(sku="SP-36")
+    assert size_35.parent.sku == size_36.parent.sku == "SP"
+    assert (size_35.track_stock, size_35.stock_quantity, size_35.in_stock) == (True, 4, True)
+    assert (size_36.track_stock, size_36.stock_quantity, size_36.in_stock) == (True, 0, False)
+    assert Product.objects.get(sku="SP").category.name == "Sapatilhas"  # the first category
+    tiara = Product.objects.get(sku="OLD-SALE")
+    assert (tiara.price, tiara.compare_at_price) == (Decimal("20.00"), None)  # the sale ended
+    draft = Product.objects.get(sku="DRAFT")
+    assert (draft.is_active, draft.stock_quantity) == (False, 0)
+
+
+def test_reindex_command_needs_a_store_and_reindexes_it(store, capsys):
+    with pytest.raises(CommandError, match="--store"):
+        call_command("catalog_reindex")
+    product("RX-1", "Collant", price="10")
+    call_command("catalog_reindex", "--store", "store-a", "--no-embeddings")
+    assert "store-a: 1 product(s) indexed for search." in capsys.readouterr().out
