@@ -113,17 +113,6 @@ def main() -> None:
         assert not store.from_spare
         replay.append(store.seconds)
 
-    from django.conf import settings
-
-    started = time.perf_counter()
-    call_command("migrate_schemas", verbosity=0, interactive=False)
-    noop_migrate = time.perf_counter() - started
-    settings.TENANT_MIGRATE_SKIP_CURRENT = False  # the peer: migrate runs in every schema
-    started = time.perf_counter()
-    call_command("migrate_schemas", verbosity=0, interactive=False)
-    noop_migrate_peer = time.perf_counter() - started
-    schemas = args.tenants + replay_n + 1
-
     print()
     print(summary("Atendo (claim a spare schema)", atendo))
     tenth = max(1, args.tenants // 10)
@@ -133,7 +122,18 @@ def main() -> None:
     print(summary("background: build one spare schema", spare_build))
     p50_ratio = statistics.median(replay) / statistics.median(atendo)
     p95_ratio = percentile(replay, 95) / percentile(atendo, 95)
-    print(f"ratio replay/Atendo: p50 {p50_ratio:.1f}x, p95 {p95_ratio:.1f}x")
+    print(f"ratio replay/Atendo: p50 {p50_ratio:.1f}x, p95 {p95_ratio:.1f}x", flush=True)
+    schemas = args.tenants + replay_n + 1
+    from django.conf import settings
+
+    started = time.perf_counter()
+    call_command("migrate_schemas", verbosity=0, interactive=False)
+    noop_migrate = time.perf_counter() - started
+    settings.TENANT_MIGRATE_SKIP_CURRENT = False  # the peer: migrate runs in every schema
+    started = time.perf_counter()
+    call_command("migrate_schemas", verbosity=0, interactive=False)
+    noop_migrate_peer = time.perf_counter() - started
+
     from config.celery import app
 
     app.control.purge()
