@@ -407,7 +407,7 @@ def parse_wuzapi_event(data: dict[str, Any]) -> tuple[list[InboundMessage], list
         when = None
         if info.get("Timestamp"):
             try:
-                when = datetime.fromisoformat(str(info["Timestamp"]).replace("Z", "+00:00"))
+                when = datetime.fromisoformat(str(info["Timestamp"]))
             except ValueError:
                 when = None
         return [

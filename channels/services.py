@@ -159,7 +159,7 @@ def mark_event_processed(event: InboundEvent, error: str = "") -> None:
 
 
 def _ensure_conversation(channel: Channel, message: InboundMessage) -> Conversation:
-    conversation, created = Conversation.objects.get_or_create(
+    conversation, _ = Conversation.objects.get_or_create(
         channel=channel,
         contact_id=message.contact_id,
         defaults={
@@ -866,3 +866,17 @@ def ingest_messages(channel: Channel, provider: str, payload: dict,
             apply_status(channel, update)
         mark_event_processed(stored)
     return stored
+
+
+def retry_message(message_id: int) -> bool:
+    """Queue a failed outbound message again (staff's "retry" in the admin). Returns False
+    when the message is not failed (a sent message is never sent again)."""
+    from channels import tasks
+
+    with transaction.atomic():
+        updated = Message.objects.filter(
+            pk=message_id, direction=Direction.OUT, status=MessageStatus.FAILED
+        ).update(status=MessageStatus.QUEUED, attempts=0, error="", error_code="", failed_at=None)
+        if updated:
+            _on_commit_enqueue(tasks.deliver_message, [message_id])
+    return bool(updated)

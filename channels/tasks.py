@@ -12,7 +12,12 @@ import random
 from django.conf import settings
 
 from channels import services
-from channels.errors import AgentUnavailable, ConversationNotFound, DeliveryError, TurnBusy
+from channels.errors import (
+    AgentUnavailable,
+    ConversationNotFound,
+    DeliveryError,
+    TurnBusy,
+)
 from config.celery import app
 
 logger = logging.getLogger(__name__)

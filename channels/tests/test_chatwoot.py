@@ -11,7 +11,13 @@ from django.db import connection
 from agents.turns import TurnResult
 from channels import services
 from channels.inbound import hmac_sha256_hex
-from channels.models import Conversation, ConversationStatus, Direction, InboundEvent, Message
+from channels.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    InboundEvent,
+    Message,
+)
 from channels.tests.fake_providers import fixture
 
 

@@ -8,7 +8,14 @@ from agents.turns import TurnResult
 from channels import outbound, services
 from channels.errors import DeliveryError
 from channels.inbound import InboundMessage
-from channels.models import Conversation, ConversationStatus, Direction, Message, MessageStatus, TurnStatus
+from channels.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+    TurnStatus,
+)
 from channels.tests.fake_providers import fixture
 
 

@@ -12,7 +12,14 @@ from agents import services as agents_services
 from agents import vault
 from agents.tests.fake_llm import FakeLLMServer, completion, tool_call
 from channels import services
-from channels.models import Conversation, ConversationStatus, ConversationTurn, Direction, Message, MessageStatus
+from channels.models import (
+    Conversation,
+    ConversationStatus,
+    ConversationTurn,
+    Direction,
+    Message,
+    MessageStatus,
+)
 from channels.tests.conftest import APP_SECRET, post_meta
 from channels.tests.fake_providers import FakeProviderServer, fixture
 

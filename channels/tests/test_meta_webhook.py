@@ -11,7 +11,13 @@ from django_tenants.utils import tenant_context
 
 from channels import inbound, services
 from channels.errors import InvalidSignature
-from channels.models import Conversation, Direction, InboundEvent, Message, MessageStatus
+from channels.models import (
+    Conversation,
+    Direction,
+    InboundEvent,
+    Message,
+    MessageStatus,
+)
 from channels.tests.conftest import PHONE_NUMBER_ID, post_meta
 from channels.tests.fake_providers import fixture
 from leads.models import LeadIdentity
@@ -200,7 +206,6 @@ def test_each_entry_goes_to_its_own_store(client, store, other_store, whatsapp_c
 def test_a_phone_number_id_cannot_route_to_two_stores(store, other_store, whatsapp_channel):
     from tenants.errors import ProviderAccountTaken
 
-    with tenant_context(other_store):
-        with pytest.raises(ProviderAccountTaken):
-            services.create_channel(kind="whatsapp", name="B", config={"phone_number_id": PHONE_NUMBER_ID})
+    with tenant_context(other_store), pytest.raises(ProviderAccountTaken):
+        services.create_channel(kind="whatsapp", name="B", config={"phone_number_id": PHONE_NUMBER_ID})
     connection.set_tenant(store)

@@ -1,0 +1,271 @@
+"""Channels in the store's admin console: connections with their webhook URL and verify
+token, conversations as threads, handoff and return-to-bot, failed deliveries."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db import connection
+from django.db.models import Count
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from channels import services
+from channels.errors import ChannelError
+from channels.models import (
+    META_ROUTE_KEYS,
+    Channel,
+    Conversation,
+    ConversationTurn,
+    InboundEvent,
+    Message,
+)
+
+# The request being rendered, for fields that show URLs of this very host.
+_request: ContextVar[HttpRequest | None] = ContextVar("channels_admin_request", default=None)
+
+
+def _hosts() -> tuple[str, str, str]:
+    """(scheme, store host, platform host) as the staff member reaches the console."""
+    request = _request.get()
+    if request is None:
+        return "https", getattr(connection.tenant, "domain_url", ""), settings.BASE_DOMAIN
+    host = request.get_host()
+    port = host.rsplit(":", 1)[1] if ":" in host else ""
+    platform = settings.BASE_DOMAIN + (f":{port}" if port else "")
+    return request.scheme, host, platform
+
+
+def _rendered_with(request: HttpRequest, view):
+    """Run an admin view and render its template while ``request`` is the current one."""
+    token = _request.set(request)
+    try:
+        response = view()
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+        return response
+    finally:
+        _request.reset(token)
+
+
+class ChannelForm(forms.ModelForm):
+    class Meta:
+        model = Channel
+        fields = ("kind", "name", "active", "config", "verify_token")
+
+    def clean(self):
+        from tenants import services as tenant_services
+
+        cleaned = super().clean()
+        kind, config = cleaned.get("kind"), cleaned.get("config") or {}
+        key = META_ROUTE_KEYS.get(kind)
+        account = str(config.get(key, "")) if key else ""
+        if account:
+            route = tenant_services.route_for_provider_account(kind, account)
+            if route is not None and route.tenant.pk != connection.tenant.pk:
+                raise forms.ValidationError(f"{key} {account} is already connected to another store.")
+        return cleaned
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
+    list_display = ("name", "kind", "active", "webhook_url", "verify_token", "conversation_count")
+    list_filter = ("kind", "active")
+    search_fields = ("name",)
+    readonly_fields = ("webhook_url", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("kind", "name", "active")}),
+        ("Paste into the provider's dashboard", {"fields": ("webhook_url", "verify_token")}),
+        ("Provider settings", {
+            "fields": ("config",),
+            "description": (
+                "JSON. WhatsApp: phone_number_id, access_token, graph_base_url, graph_version. "
+                "Chatwoot: base_url, account_id, api_access_token, webhook_secret, handoff_team_id. "
+                "Evolution API: base_url, instance, apikey. WuzAPI: base_url, token, hmac_key. "
+                "Messenger: page_id; Instagram: ig_account_id (plus access_token). "
+                "Any channel: burst_seconds, burst_max_wait_seconds, reply_spacing_seconds, agent_id."
+            ),
+        }),
+        (None, {"fields": ("created_at", "updated_at")}),
+    )
+
+    def changelist_view(self, request, extra_context=None):
+        return _rendered_with(request, lambda: super(ChannelAdmin, self).changelist_view(request, extra_context))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return _rendered_with(
+            request, lambda: super(ChannelAdmin, self).changeform_view(request, object_id, form_url, extra_context)
+        )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(conversations_total=Count("conversations"))
+
+    @admin.display(description="Conversations", ordering="conversations_total")
+    def conversation_count(self, obj: Channel) -> int:
+        return getattr(obj, "conversations_total", 0)
+
+    @admin.display(description="Webhook URL")
+    def webhook_url(self, obj: Channel) -> str:
+        if obj.pk is None:
+            return "Shown once the channel is saved."
+        scheme, store_host, platform_host = _hosts()
+        url = services.webhook_url(obj, store_host=store_host, platform_host=platform_host, scheme=scheme)
+        return format_html("<code>{}</code>", url) if url else "— (the API channel needs none)"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.sync_channel_routes(obj)
+
+    def delete_model(self, request, obj):
+        services.delete_channel(obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for channel_id in list(queryset.values_list("pk", flat=True)):
+            services.delete_channel(channel_id)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    fields = ("created_at", "direction", "author", "text", "attachment", "status", "error")
+    readonly_fields = fields
+    ordering = ("created_at", "pk")
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "thread"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Media")
+    def attachment(self, obj: Message) -> str:
+        if not obj.media_type:
+            return ""
+        return f"{obj.media_type}: {obj.media_ref}" + (f" ({obj.media_mime})" if obj.media_mime else "")
+
+
+class TurnInline(admin.TabularInline):
+    model = ConversationTurn
+    extra = 0
+    fields = ("turn_key", "status", "attempts", "provider", "model", "reply", "error", "started_at", "finished_at")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "agent turns"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ConversationForm(forms.ModelForm):
+    staff_message = forms.CharField(
+        label="Send a message", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Sent to the contact through the channel as the store's team.",
+    )
+
+    class Meta:
+        model = Conversation
+        fields = ()
+
+
+@admin.action(description="Hand off to a human (the bot goes silent)")
+def hand_off(modeladmin, request, queryset):
+    for conversation in queryset:
+        services.handoff(conversation.pk, f"staff:{request.user.get_username()} took over", by="staff")
+    modeladmin.message_user(request, f"{queryset.count()} conversation(s) are now with your team.")
+
+
+@admin.action(description="Return to the bot")
+def return_to_bot(modeladmin, request, queryset):
+    for conversation in queryset:
+        services.return_to_bot(conversation.pk, by=f"staff:{request.user.get_username()}")
+    modeladmin.message_user(request, f"{queryset.count()} conversation(s) are back with the bot.")
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    form = ConversationForm
+    list_display = ("__str__", "channel", "status", "lead", "message_count", "handoff_reason", "last_activity_at")
+    list_filter = ("status", "channel")
+    search_fields = ("contact_id", "contact_name", "lead__name", "lead__phone")
+    list_select_related = ("channel", "lead")
+    actions = [hand_off, return_to_bot]
+    readonly_fields = ("channel", "contact_id", "contact_name", "external_id", "lead", "status",
+                       "handoff_reason", "handoff_at", "last_activity_at", "created_at")
+    fieldsets = (
+        (None, {"fields": ("channel", "contact_name", "contact_id", "external_id", "lead")}),
+        ("Who answers", {"fields": ("status", "handoff_reason", "handoff_at")}),
+        (None, {"fields": ("staff_message",)}),
+        (None, {"fields": ("last_activity_at", "created_at")}),
+    )
+    inlines = [MessageInline, TurnInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(messages_total=Count("messages"))
+
+    @admin.display(description="Messages", ordering="messages_total")
+    def message_count(self, obj: Conversation) -> int:
+        return getattr(obj, "messages_total", 0)
+
+    def save_model(self, request, obj, form, change):
+        text = (form.cleaned_data.get("staff_message") or "").strip()
+        if text:
+            try:
+                services.send_message(obj.pk, text, author="staff")
+            except ChannelError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+
+    def response_change(self, request, obj):
+        if "_handoff" in request.POST:
+            services.handoff(obj.pk, f"staff:{request.user.get_username()} took over", by="staff")
+            self.message_user(request, "The conversation is now with your team; the bot is silent.")
+        elif "_return_to_bot" in request.POST:
+            services.return_to_bot(obj.pk, by=f"staff:{request.user.get_username()}")
+            self.message_user(request, "The conversation is back with the bot.")
+        return super().response_change(request, obj)
+
+
+@admin.action(description="Retry delivery of failed messages")
+def retry_delivery(modeladmin, request, queryset):
+    retried = sum(services.retry_message(m.pk) for m in queryset)
+    modeladmin.message_user(request, f"{retried} message(s) queued again.")
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "conversation", "direction", "author", "short_text", "status", "error")
+    list_filter = ("status", "direction", "channel")
+    search_fields = ("text", "provider_message_id", "conversation__contact_id")
+    list_select_related = ("conversation__channel",)
+    actions = [retry_delivery]
+    readonly_fields = [f.name for f in Message._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Text")
+    def short_text(self, obj: Message) -> str:
+        return (obj.text[:80] + "…") if len(obj.text) > 80 else obj.text
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "provider", "channel", "processed", "error")
+    list_filter = ("provider", "processed")
+    readonly_fields = ("received_at", "provider", "channel", "payload", "processed", "processed_at", "error")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
