@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -22,6 +21,7 @@ from catalog.models import Product
 from leads import services as lead_services
 from leads.errors import LeadNotFound
 from leads.models import EventKind, Lead, Stage
+from orders import conf
 from orders.errors import (
     EmptyOrder,
     IdempotencyConflict,
@@ -46,14 +46,10 @@ from orders.payments import get_gateway
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_UNPAID_EXPIRY_MINUTES = 60
-
 
 def unpaid_expiry_minutes() -> int:
     """Minutes an order may stay unpaid before the beat task expires it."""
-    return int(
-        getattr(settings, "ORDERS_UNPAID_EXPIRY_MINUTES", DEFAULT_UNPAID_EXPIRY_MINUTES)
-    )
+    return int(conf.get("ORDERS_UNPAID_EXPIRY_MINUTES"))
 
 
 # --- creation ---------------------------------------------------------------------------

@@ -157,3 +157,28 @@ def test_the_profile_is_embedded_with_the_knowledge_embedder(store):
     query = get_embedder().embed_query("cliente de ballet")
     closest = Lead.objects.order_by(CosineDistance("profile_embedding", query)).first()
     assert closest.pk == lead.pk
+
+
+def test_a_requested_profile_refresh_runs_on_a_real_worker_in_the_store(
+    celery_worker, committed_store_a
+):
+    import time
+
+    from django.db import transaction
+
+    lead = services.ensure_lead("whatsapp", "5511966665555", name="Worker Ana")
+    services.record_event(lead.pk, "message", {"text": "Quero um collant preto"})
+
+    with transaction.atomic():
+        services.request_profile_refresh(lead.pk)
+        # Enqueued only on commit: the worker must see the lead it is asked about.
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        lead.refresh_from_db()
+        if lead.profile_summary:
+            break
+        time.sleep(0.2)
+    assert lead.profile_summary.startswith("Name: Worker Ana. Stage: new.")
+    assert lead.profile_summary.endswith("recent: Quero um collant preto")
+    assert len(lead.profile_embedding) == 384

@@ -22,8 +22,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-
+from orders import conf
 from orders.errors import GatewayRejected, GatewayUnavailable, WebhookRejected
 from orders.payments.base import Checkout, GatewayEvent
 
@@ -36,7 +35,6 @@ PUBLIC_SIGNATURE_KEY = (
     "ogaHFs0WIIywSMg0q7RmBfybe1E5XJcfC4IW3alNqym0tXoAKkzvfEjZxV6bE0oG2zJrNNYmUCKZyV0KZ3JS8Votf9EAWWYd"
     "iDkMkpbMdPggfh1EqHlVkMiTady6jOR3hyzGEHrIz2Ret0xHKMbiqkr9HS1JhNHDX9"
 )
-DEFAULT_BASE_URL = "https://api.abacatepay.com"
 PAID_EVENTS = {"billing.paid", "checkout.completed", "transparent.completed"}
 REFUNDED_EVENTS = {"billing.refunded", "checkout.refunded", "transparent.refunded"}
 
@@ -65,22 +63,16 @@ class AbacatePayGateway:
         timeout: float | None = None,
     ):
         self.api_key = (
-            api_key
-            if api_key is not None
-            else getattr(settings, "ABACATEPAY_API_KEY", "")
+            api_key if api_key is not None else conf.get("ABACATEPAY_API_KEY")
         )
         self.webhook_secret = (
             webhook_secret
             if webhook_secret is not None
-            else getattr(settings, "ABACATEPAY_WEBHOOK_SECRET", "")
+            else conf.get("ABACATEPAY_WEBHOOK_SECRET")
         )
-        self.base_url = (
-            base_url or getattr(settings, "ABACATEPAY_BASE_URL", "") or DEFAULT_BASE_URL
-        ).rstrip("/")
-        self.return_url = return_url or getattr(
-            settings, "ABACATEPAY_RETURN_URL", "https://atendo.local/"
-        )
-        self.timeout = timeout or getattr(settings, "ABACATEPAY_TIMEOUT_SECONDS", 10.0)
+        self.base_url = (base_url or conf.get("ABACATEPAY_BASE_URL")).rstrip("/")
+        self.return_url = return_url or conf.get("ABACATEPAY_RETURN_URL")
+        self.timeout = timeout or float(conf.get("ABACATEPAY_TIMEOUT_SECONDS"))
 
     # --- outbound --------------------------------------------------------------------
 
