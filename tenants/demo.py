@@ -23,3 +23,8 @@ def populate(tenant: Tenant) -> None:
     from knowledge import demo as knowledge_demo
 
     knowledge_demo.populate()
+
+    # Channels: the web channel, a WhatsApp channel on a local base URL, a sample conversation.
+    from channels import demo as channels_demo
+
+    channels_demo.populate()
