@@ -109,3 +109,58 @@ def test_the_demo_is_idempotent_and_shows_orders_in_several_states(store, make_p
         "paid",
         "pending_payment",
     ]
+
+
+def test_the_demo_orders_use_the_catalog_demo_products(store):
+    from catalog import demo as catalog_demo
+    from leads import demo as leads_demo
+    from orders import demo as orders_demo
+
+    catalog_demo.populate()
+    leads_demo.populate()
+    orders = orders_demo.populate()
+
+    assert len(orders) == 5
+    assert all(o.items.exists() for o in orders)
+
+
+def test_an_order_of_one_store_is_invisible_and_unpayable_from_another(
+    store, other_store, lead, make_product, abacatepay
+):
+    import json
+
+    import pytest
+
+    from orders.errors import OrderNotFound
+    from orders.payments.abacatepay import sign
+
+    order = services.start_payment(
+        services.create_order(lead.pk, [(make_product().pk, 1)], "api").pk, "abacatepay"
+    )
+    body = json.dumps(
+        {
+            "id": "log_x",
+            "event": "checkout.completed",
+            "apiVersion": 2,
+            "data": {
+                "checkout": {
+                    "id": order.payment_reference,
+                    "externalId": order.number,
+                    "paidAmount": 10000,
+                }
+            },
+        }
+    ).encode()
+
+    with tenant_context(other_store):
+        assert not Order.objects.filter(number=order.number).exists()
+        with pytest.raises(OrderNotFound):
+            services.mark_paid(order.pk, by="intruder")
+        outcome = services.handle_payment_webhook(
+            "abacatepay",
+            body,
+            {"X-Webhook-Signature": sign(body)},
+            {"webhookSecret": "whsec-store-a"},
+        )
+        assert outcome.outcome == "order_not_found"
+    assert Order.objects.get(pk=order.pk).status == "pending_payment"
