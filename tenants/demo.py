@@ -28,3 +28,13 @@ def populate(tenant: Tenant) -> None:
     from channels import demo as channels_demo
 
     channels_demo.populate()
+
+    # Agents (last: the default Sales agent reads the catalog and knowledge above).
+    from agents import demo as agents_demo
+
+    agents_demo.populate()
+
+    # Channels: the web channel, a WhatsApp channel on a local base URL, a sample conversation.
+    from channels import demo as channels_demo
+
+    channels_demo.populate()

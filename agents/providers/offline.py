@@ -149,6 +149,11 @@ def format_price(price: str | None, currency: str, language: str) -> str:
     return f"{currency} {value:.2f}"
 
 
+def cite(source: str) -> str:
+    """"Returns, Returns > Size exchange" (title, then its heading path) -> "Returns > Size exchange"."""
+    return re.sub(r"^(.+?), \1 > ", r"\1 > ", source)
+
+
 def latest_question(messages: tuple[ChatMessage, ...]) -> str:
     """The customer's last burst: the trailing run of user messages before this turn's work."""
     tail: list[str] = []
@@ -240,10 +245,12 @@ class OfflineResponder:
         if intent and good_products:
             return self._products(good_products, language), []
         if passage is not None:
-            text = passage["text"].strip()
+            # Hard-wrapped lines read as one paragraph; paragraphs stay apart.
+            text = "\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", passage["text"].strip()))
             if len(text) > PASSAGE_MAX_CHARS:
                 text = text[: PASSAGE_MAX_CHARS - 1].rsplit(" ", 1)[0] + "…"
-            return phrase(language, "passage").format(source=passage["source"], text=text), [passage["source"]]
+            source = cite(passage["source"])
+            return phrase(language, "passage").format(source=source, text=text), [source]
         if topic is not None:
             field, text = topic
             return phrase(language, "profile").format(label=phrase(language, field), text=text), []

@@ -1,0 +1,275 @@
+"""Agents in the store's admin console: agents and templates, the playground, credentials
+(masked), the models catalog, token usage, and every turn with its steps."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from agents import services, vault
+from agents.agent_templates import TEMPLATES
+from agents.errors import AgentError
+from agents.models import Agent, AgentRun, AgentStep, Credential, ModelPrice, TokenUsage
+from agents.tools import TOOLS
+from agents.turns import ConversationMessage, TurnRequest
+
+
+class CommaListField(forms.CharField):
+    """A JSON list of strings edited as comma-separated text."""
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return value
+        return ", ".join(value or [])
+
+    def to_python(self, value):
+        return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+class AgentForm(forms.ModelForm):
+    enabled_tools = forms.MultipleChoiceField(
+        choices=[(name, f"{name} — {tool.description}") for name, tool in TOOLS.items()],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    handoff_keywords = CommaListField(required=False, help_text="Comma-separated, e.g. humano, atendente, human.")
+    fallbacks = CommaListField(
+        required=False, help_text='Comma-separated "provider:model", tried in order; the offline responder is last.'
+    )
+
+    class Meta:
+        model = Agent
+        fields = "__all__"
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    form = AgentForm
+    change_list_template = "agents/admin/agent_change_list.html"
+    list_display = ("name", "role", "provider", "model", "is_active", "is_default", "playground_link")
+    list_filter = ("role", "provider", "is_active")
+    search_fields = ("name",)
+    filter_horizontal = ("knowledge_collections",)
+    actions = ("make_default", "activate", "deactivate")
+    fieldsets = (
+        (None, {"fields": ("name", "role", "is_active", "is_default", "system_prompt")}),
+        ("Model", {"fields": ("provider", "model", "base_url", "credential_name", "fallbacks", "temperature", "max_tokens")}),
+        ("Behaviour", {"fields": ("max_tool_iterations", "memory_window", "enabled_tools", "knowledge_collections")}),
+        ("Handoff", {"fields": ("handoff_keywords", "handoff_on_failure")}),
+    )
+
+    @admin.display(description="Playground")
+    def playground_link(self, obj: Agent) -> str:
+        return format_html('<a href="{}">Try it</a>', reverse("admin:agents_agent_playground", args=[obj.pk]))
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            wants_default = obj.is_default
+            if wants_default:
+                # One default at a time: the previous one steps down first.
+                Agent.objects.filter(is_default=True).exclude(pk=obj.pk).update(is_default=False)
+            super().save_model(request, obj, form, change)
+
+    @admin.action(description="Make the default agent")
+    def make_default(self, request, queryset):
+        agent = queryset.order_by("pk").first()
+        if agent is not None:
+            services.set_default_agent(agent.pk)
+            self.message_user(request, f"{agent.name} now answers turns that name no agent.")
+
+    @admin.action(description="Activate")
+    def activate(self, request, queryset):
+        self.message_user(request, f"{queryset.update(is_active=True)} agent(s) activated.")
+
+    @admin.action(description="Deactivate")
+    def deactivate(self, request, queryset):
+        self.message_user(request, f"{queryset.update(is_active=False)} agent(s) deactivated.")
+
+    def get_urls(self):
+        own = [
+            path("from-template/<str:template>/", self.admin_site.admin_view(self.from_template_view),
+                 name="agents_agent_from_template"),
+            path("<int:agent_id>/playground/", self.admin_site.admin_view(self.playground_view),
+                 name="agents_agent_playground"),
+        ]
+        return own + super().get_urls()
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "agent_templates": TEMPLATES.values()}
+        return super().changelist_view(request, extra_context)
+
+    def from_template_view(self, request: HttpRequest, template: str) -> HttpResponse:
+        if request.method != "POST" or not self.has_add_permission(request):
+            return HttpResponseRedirect(reverse("admin:agents_agent_changelist"))
+        try:
+            agent = services.create_agent_from_template(template, make_default=not Agent.objects.exists())
+        except AgentError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:agents_agent_changelist"))
+        self.message_user(request, f"Agent {agent.name} created from the {template} template. Review it below.")
+        return HttpResponseRedirect(reverse("admin:agents_agent_change", args=[agent.pk]))
+
+    def playground_view(self, request: HttpRequest, agent_id: int) -> HttpResponse:
+        """Staff type a message, see the reply and every step. Dry run unless unticked."""
+        agent = get_object_or_404(Agent, pk=agent_id)
+        history: list[dict] = []
+        run = None
+        result = None
+        error = ""
+        dry_run = True
+        if request.method == "POST":
+            try:
+                history = [m for m in json.loads(request.POST.get("history") or "[]") if isinstance(m, dict)]
+            except ValueError:
+                history = []
+            dry_run = request.POST.get("dry_run") == "on"
+            text = (request.POST.get("message") or "").strip()
+            if text:
+                history.append({"role": "customer", "text": text})
+                turn = TurnRequest(
+                    conversation_id=0,
+                    channel="playground",
+                    messages=tuple(ConversationMessage(m["role"], str(m["text"])) for m in history
+                                   if m.get("role") in ("customer", "agent", "staff")),
+                    agent_id=agent.pk,
+                    turn_key="",
+                )
+                try:
+                    result = services.run_turn(turn, dry_run=dry_run)
+                except AgentError as exc:
+                    error = exc.message
+                else:
+                    if result.reply:
+                        history.append({"role": "agent", "text": result.reply})
+                    run = AgentRun.objects.filter(agent=agent, channel="playground").order_by("-pk").first()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Playground — {agent.name}",
+            "agent": agent,
+            "history": history,
+            "history_json": json.dumps(history, ensure_ascii=False),
+            "result": result,
+            "run": run,
+            "steps": list(run.steps.all()) if run else [],
+            "dry_run": dry_run,
+            "error": error,
+        }
+        return TemplateResponse(request, "agents/playground.html", context)
+
+
+class CredentialForm(forms.ModelForm):
+    secret = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="Write-only: it is stored encrypted and never shown again. Leave blank to keep the current one.",
+    )
+
+    class Meta:
+        model = Credential
+        fields = ("category", "name")
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.pk and not data.get("secret"):
+            self.add_error("secret", "A new credential needs its secret.")
+        return data
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    form = CredentialForm
+    list_display = ("category", "name", "hint", "updated_at")
+    list_filter = ("category",)
+    search_fields = ("name",)
+    readonly_fields = ("hint", "updated_at")
+    fields = ("category", "name", "secret", "hint", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        secret = form.cleaned_data.get("secret")
+        if change and not secret:
+            # Renamed or recategorised only; the ciphertext stays as it is.
+            obj.save()
+            return
+        if change:
+            Credential.objects.filter(pk=obj.pk).delete()
+        saved = vault.set_credential(obj.category, obj.name, secret)
+        obj.pk = saved.pk
+        obj.hint = saved.hint
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    list_display = ("provider", "model", "context_window", "prompt_price_per_million", "completion_price_per_million")
+    list_filter = ("provider",)
+
+
+@admin.register(TokenUsage)
+class TokenUsageAdmin(admin.ModelAdmin):
+    list_display = ("at", "agent", "provider", "model", "prompt_tokens", "completion_tokens", "cost", "latency_ms")
+    list_filter = ("provider", "model", "agent")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if hasattr(response, "context_data") and "cl" in response.context_data:
+            totals = response.context_data["cl"].queryset.aggregate(
+                prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"), cost=Sum("cost")
+            )
+            self.message_user(
+                request,
+                f"Shown: {totals['prompt'] or 0} prompt + {totals['completion'] or 0} completion tokens, "
+                f"cost {totals['cost'] or 0} USD.",
+                messages.INFO,
+            )
+        return response
+
+
+class AgentStepInline(admin.TabularInline):
+    model = AgentStep
+    extra = 0
+    can_delete = False
+    fields = ("position", "kind", "name", "input", "output", "error", "duration_ms", "prompt_tokens", "completion_tokens")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AgentRun)
+class AgentRunAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "agent", "channel", "status", "provider", "iterations", "cost", "duration_ms", "short_question")
+    list_filter = ("status", "provider", "channel", "dry_run", "agent")
+    search_fields = ("question", "reply", "turn_key")
+    date_hierarchy = "started_at"
+    inlines = [AgentStepInline]
+    readonly_fields = [f.name for f in AgentRun._meta.fields]
+
+    @admin.display(description="Question")
+    def short_question(self, obj: AgentRun) -> str:
+        return (obj.question or "")[:80]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from agents import demo, services, vault
+from agents.models import Agent, AgentRun, Credential
+from agents.tests.conftest import turn
+from conftest import OWNER_PASSWORD, STORE_A
+
+HOST = "store-a.localhost"
+
+
+@pytest.fixture
+def staff(client, store):
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": STORE_A["owner_email"], "password": OWNER_PASSWORD},
+        HTTP_HOST=HOST,
+    )
+    assert response.status_code == 302
+    return client
+
+
+def test_staff_create_an_agent_from_a_template(staff):
+    listing = staff.get("/admin/agents/agent/", HTTP_HOST=HOST)
+    response = staff.post("/admin/agents/agent/from-template/support/", HTTP_HOST=HOST)
+
+    assert b"New Support agent (temperature 0.50)" in listing.content
+    agent = Agent.objects.get()
+    assert (agent.name, agent.is_default) == ("Support", True)
+    assert response["Location"] == f"/admin/agents/agent/{agent.pk}/change/"
+    page = staff.get(response["Location"], HTTP_HOST=HOST)
+    assert page.status_code == 200 and b"search_knowledge" in page.content
+
+
+def test_credentials_are_never_shown_in_full(staff):
+    response = staff.post(
+        "/admin/agents/credential/add/",
+        {"category": "llm", "name": "openai", "secret": "sk-very-secret-value-9876"},
+        HTTP_HOST=HOST,
+    )
+    assert response.status_code == 302
+
+    credential = Credential.objects.get()
+    listing = staff.get("/admin/agents/credential/", HTTP_HOST=HOST)
+    page = staff.get(f"/admin/agents/credential/{credential.pk}/change/", HTTP_HOST=HOST)
+    for html in (listing.content, page.content):
+        assert b"sk-very-secret" not in html
+        assert credential.ciphertext.encode() not in html
+    assert "••••••••9876".encode() in listing.content
+    assert vault.get_credential("llm", "openai") == "sk-very-secret-value-9876"
+
+
+def test_the_playground_shows_the_reply_and_the_steps(staff, products):
+    agent = services.create_agent_from_template("sales", make_default=True)
+
+    page = staff.post(
+        f"/admin/agents/agent/{agent.pk}/playground/",
+        {"message": "Quanto custa o collant manga longa?", "history": "[]", "dry_run": "on"},
+        HTTP_HOST=HOST,
+    )
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Collant Manga Longa — R$ 99,90" in html
+    assert "search_products" in html and "Steps of the turn" in html
+    run = AgentRun.objects.get()
+    assert (run.dry_run, run.channel) == (True, "playground")
+    detail = staff.get(f"/admin/agents/agentrun/{run.pk}/change/", HTTP_HOST=HOST)
+    assert detail.status_code == 200 and b"search_products" in detail.content
+
+
+def test_token_usage_page_lists_calls(staff, products):
+    services.run_turn(turn("Quanto custa o collant manga longa?"))
+
+    page = staff.get("/admin/agents/tokenusage/", HTTP_HOST=HOST)
+
+    assert page.status_code == 200 and b"retrieval-rules" in page.content
+
+
+def test_the_demo_agent_is_created_once(store):
+    first = demo.populate()
+    again = demo.populate()
+
+    assert first.pk == again.pk
+    assert (first.name, first.is_default, first.provider) == ("Sales", True, "offline")
+    assert Agent.objects.count() == 1
