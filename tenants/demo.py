@@ -24,11 +24,6 @@ def populate(tenant: Tenant) -> None:
 
     knowledge_demo.populate()
 
-    # Channels: the web channel, a WhatsApp channel on a local base URL, a sample conversation.
-    from channels import demo as channels_demo
-
-    channels_demo.populate()
-
     # Agents (last: the default Sales agent reads the catalog and knowledge above).
     from agents import demo as agents_demo
 
