@@ -84,6 +84,10 @@ class Conversation(models.Model):
     handoff_reason = models.CharField(max_length=500, blank=True)
     handoff_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Set when the conversation went idle beyond the TTL (cleared by the next message); the
+    # agent's short-term memory starts at ``memory_starts_at`` (the lead profile keeps the rest).
+    ended_at = models.DateTimeField(null=True, blank=True)
+    memory_starts_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -248,7 +248,7 @@ def record_inbound(channel: Channel, message: InboundMessage, *, start_turn: boo
                 channel=channel, direction=Direction.IN, provider_message_id=message.provider_message_id
             )
             return Recorded(existing, created=False)
-        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
+        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now, ended_at=None)
         if start_turn and conversation.status == ConversationStatus.BOT:
             schedule_burst_close(channel, conversation.pk, stored.pk)
     logger.info(
@@ -383,11 +383,12 @@ def build_turn_request(turn: ConversationTurn) -> TurnRequest:
     conversation = turn.conversation
     channel = conversation.channel
     separator = channel.setting("burst_separator", settings.CHANNELS_BURST_SEPARATOR)
-    history = list(
-        conversation.messages.filter(pk__lt=turn.first_message_id)
-        .exclude(direction=Direction.OUT, status=MessageStatus.FAILED)
-        .order_by("-pk")[: settings.CHANNELS_HISTORY_MESSAGES]
+    earlier = conversation.messages.filter(pk__lt=turn.first_message_id).exclude(
+        direction=Direction.OUT, status=MessageStatus.FAILED
     )
+    if conversation.memory_starts_at is not None:
+        earlier = earlier.filter(created_at__gte=conversation.memory_starts_at)
+    history = list(earlier.order_by("-pk")[: settings.CHANNELS_HISTORY_MESSAGES])
     history.reverse()
     messages = [
         ConversationMessage(
@@ -441,6 +442,7 @@ def _claim_turn(turn_id: int) -> ConversationTurn | None:
             return None
         # The conversation row serialises turns of one conversation.
         Conversation.objects.select_for_update().get(pk=turn.conversation_id)
+        _check_store_turn_cap(turn, now - lease)
         earlier = ConversationTurn.objects.filter(
             conversation_id=turn.conversation_id, pk__lt=turn.pk,
             status__in=[TurnStatus.PENDING, TurnStatus.RUNNING],
@@ -460,6 +462,27 @@ def _claim_turn(turn_id: int) -> ConversationTurn | None:
         turn.attempts += 1
         turn.save(update_fields=["status", "started_at", "attempts"])
     return turn
+
+
+def _check_store_turn_cap(turn: ConversationTurn, lease_start) -> None:
+    """Fairness between stores: at most ``CHANNELS_MAX_TURNS_PER_STORE`` turns of one store
+    run at once, so one store's flood leaves workers free for the others' customers.
+
+    Claims of one store are serialised by a transaction-scoped advisory lock keyed by the
+    schema, so two workers cannot both take the last slot. Raises ``TurnBusy``.
+    """
+    cap = settings.CHANNELS_MAX_TURNS_PER_STORE
+    if cap <= 0:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"channels.turns:{connection.schema_name}"])
+    running = (
+        ConversationTurn.objects.filter(status=TurnStatus.RUNNING, started_at__gte=lease_start)
+        .exclude(pk=turn.pk)
+        .count()
+    )
+    if running >= cap:
+        raise TurnBusy(f"{running} turns of this store are running (the cap is {cap}).")
 
 
 def run_turn(turn_id: int, *, runner: TurnRunner | None = None) -> ConversationTurn | None:
@@ -880,3 +903,36 @@ def retry_message(message_id: int) -> bool:
         if updated:
             _on_commit_enqueue(tasks.deliver_message, [message_id])
     return bool(updated)
+
+
+# --- memory hygiene -------------------------------------------------------------------
+
+
+def end_idle_conversations(*, now=None) -> dict[str, int]:
+    """Beat (per store): end conversations idle beyond ``CHANNELS_CONVERSATION_TTL_SECONDS``
+    (the agent's short-term memory restarts with the next message; the lead's long-term
+    profile is refreshed instead) and give back to the bot the handoffs staff left idle
+    beyond ``CHANNELS_HANDOFF_IDLE_RETURN_SECONDS`` (0: never). Idempotent."""
+    from leads import services as lead_services
+
+    now = now or timezone.now()
+    ended = returned = 0
+    idle_before = now - timedelta(seconds=settings.CHANNELS_CONVERSATION_TTL_SECONDS)
+    for conversation in Conversation.objects.filter(ended_at__isnull=True, last_activity_at__lt=idle_before):
+        with transaction.atomic():
+            updated = Conversation.objects.filter(
+                pk=conversation.pk, ended_at__isnull=True, last_activity_at__lt=idle_before
+            ).update(ended_at=now, memory_starts_at=now)
+            if updated and conversation.lead_id:
+                lead_services.request_profile_refresh(conversation.lead_id)
+        ended += updated
+    if settings.CHANNELS_HANDOFF_IDLE_RETURN_SECONDS > 0:
+        handed_before = now - timedelta(seconds=settings.CHANNELS_HANDOFF_IDLE_RETURN_SECONDS)
+        for conversation_id in Conversation.objects.filter(
+            status=ConversationStatus.HUMAN, last_activity_at__lt=handed_before
+        ).values_list("pk", flat=True):
+            return_to_bot(conversation_id, by="idle")
+            returned += 1
+    if ended or returned:
+        logger.info("channels.conversations.idle", extra={"ended": ended, "returned_to_bot": returned})
+    return {"ended": ended, "returned_to_bot": returned}

@@ -84,3 +84,23 @@ def notify_provider_of_handoff(self, conversation_id: int, to_human: bool) -> No
             raise self.retry(countdown=_backoff(self.request.retries, settings.CHANNELS_SEND_BACKOFF)) from exc
         logger.warning("channels.handoff.provider_refused", extra={"conversation_id": conversation_id,
                                                                     "error": exc.message})
+
+
+@app.task(name="channels.end_idle_conversations_in_all_stores", platform_task=True, ignore_result=True)
+def end_idle_conversations_in_all_stores() -> int:
+    """Beat: fan out ``end_idle_conversations`` to every store, each in its own schema."""
+    from django_tenants.utils import tenant_context
+
+    from tenants.models import Tenant
+
+    count = 0
+    for tenant in Tenant.objects.stores().filter(is_active=True).order_by("pk"):
+        with tenant_context(tenant):
+            end_idle_conversations.delay()
+        count += 1
+    return count
+
+
+@app.task(name="channels.end_idle_conversations", ignore_result=True)
+def end_idle_conversations() -> dict[str, int]:
+    return services.end_idle_conversations()

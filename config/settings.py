@@ -283,6 +283,16 @@ CHANNELS_SEND_MAX_RETRIES = env.int("CHANNELS_SEND_MAX_RETRIES", default=5)
 CHANNELS_SEND_BACKOFF = env.float("CHANNELS_SEND_BACKOFF", default=2.0)
 CHANNELS_REPLY_SPACING_SECONDS = env.float("CHANNELS_REPLY_SPACING_SECONDS", default=1.0)
 CHANNELS_MAX_MESSAGE_CHARS = env.int("CHANNELS_MAX_MESSAGE_CHARS", default=4096)
+# Fairness: agent turns of one store running at once (0: no cap); the rest wait their turn.
+CHANNELS_MAX_TURNS_PER_STORE = env.int("CHANNELS_MAX_TURNS_PER_STORE", default=4)
+# Memory hygiene: a conversation idle this long ends (its lead profile is refreshed); a
+# handoff idle this long goes back to the bot (0: staff must hand it back).
+CHANNELS_CONVERSATION_TTL_SECONDS = env.int("CHANNELS_CONVERSATION_TTL_SECONDS", default=24 * 3600)
+CHANNELS_HANDOFF_IDLE_RETURN_SECONDS = env.int("CHANNELS_HANDOFF_IDLE_RETURN_SECONDS", default=0)
+CELERY_BEAT_SCHEDULE["channels-end-idle-conversations"] = {
+    "task": "channels.end_idle_conversations_in_all_stores",
+    "schedule": 300.0,
+}
 
 # --- Agents ---
 # Fernet keys of the credentials vault, comma-separated; the first encrypts, all decrypt
