@@ -6,7 +6,14 @@ from __future__ import annotations
 from django.utils import timezone
 
 from channels import services
-from channels.models import Channel, ChannelKind, Conversation, Direction, Message, MessageStatus
+from channels.models import (
+    Channel,
+    ChannelKind,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+)
 
 DEMO_PHONE_NUMBER_ID = "100000000000001"
 # Nothing listens here by default: replies are recorded and fail visibly in the admin

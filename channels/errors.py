@@ -59,3 +59,10 @@ class DeliveryError(ChannelError):
         self.status = status
         self.provider_code = provider_code
         self.retry_after = retry_after
+
+
+class OutsideCustomerServiceWindow(ChannelError):
+    """WhatsApp (and Meta's other channels) allow free-form messages only within 24 hours
+    of the contact's last message; outside it only an approved template may be sent."""
+
+    code = "outside_customer_service_window"

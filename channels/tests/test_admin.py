@@ -8,7 +8,13 @@ from django.db import connection
 
 from channels import services
 from channels.inbound import InboundMessage
-from channels.models import Conversation, ConversationStatus, Direction, Message, MessageStatus
+from channels.models import (
+    Conversation,
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatus,
+)
 from conftest import STORE_A
 
 HOST = "store-a.localhost"

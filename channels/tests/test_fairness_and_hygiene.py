@@ -13,7 +13,12 @@ from agents.turns import TurnResult
 from channels import services
 from channels.errors import TurnBusy
 from channels.inbound import InboundMessage
-from channels.models import Conversation, ConversationStatus, ConversationTurn, TurnStatus
+from channels.models import (
+    Conversation,
+    ConversationStatus,
+    ConversationTurn,
+    TurnStatus,
+)
 
 
 def _turn(channel, contact: str, wamid: str) -> ConversationTurn:

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class SendMessageSerializer(serializers.Serializer):
+    channel_id = serializers.IntegerField()
+    to = serializers.CharField(max_length=128, help_text="The contact: a phone number (WhatsApp), a Chatwoot contact id...")
+    text = serializers.CharField(max_length=20000)
+    idempotency_key = serializers.CharField(max_length=120, required=False, allow_blank=True,
+                                            help_text="Repeat it on a retry: the message is sent once.")
+
+
+class QueuedMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    conversation_id = serializers.IntegerField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from channels.api import views
+
+urlpatterns = [
+    path("messages/send", views.SendMessageView.as_view(), name="messages-send"),
+]
