@@ -222,6 +222,8 @@ KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
 # PostgreSQL text search configuration for full-text search when a store sets none
 # (english, portuguese, spanish, simple ...).
 KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="simple")
+# Seconds to fetch a document added by URL.
+KNOWLEDGE_FETCH_TIMEOUT = env.float("KNOWLEDGE_FETCH_TIMEOUT", default=20.0)
 
 # --- API (DRF) ---
 REST_FRAMEWORK = {

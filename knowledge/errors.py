@@ -50,3 +50,9 @@ class DocumentNotFound(KnowledgeError):
 
 class CollectionNotFound(KnowledgeError):
     code = "collection_not_found"
+
+
+class SourceUnreachable(KnowledgeError):
+    """A document's URL could not be fetched (network error, timeout, HTTP error)."""
+
+    code = "source_unreachable"

@@ -38,7 +38,7 @@ _BINARY_MAGIC = {
     b"\xd0\xcf\x11\xe0": "an old Office document",
     b"\x1f\x8b": "a gzip archive",
 }
-_HTML_TAG = re.compile(r"<\s*(html|body|head|p|div|h[1-6]|ul|ol|li|table|section|article)\b", re.I)
+_HTML_TAG = re.compile(r"<\s*(html|body|head|p|div|h[1-6]|ul|ol|li|table|section|article)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,16 @@ from knowledge.errors import (
     EmbedderUnavailable,
     EmptyDocument,
     KnowledgeError,
+    SourceUnreachable,
     UploadTooLarge,
 )
-from knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Collection, Document, KnowledgeSettings
+from knowledge.models import (
+    EMBEDDING_DIMENSIONS,
+    Chunk,
+    Collection,
+    Document,
+    KnowledgeSettings,
+)
 from knowledge.parsing import Section, detect_format, parse
 from knowledge.selectors import search_language
 
@@ -120,6 +127,58 @@ def upload_document(
     )
 
 
+_FORMAT_BY_CONTENT_TYPE = {
+    "application/pdf": ".pdf",
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/csv": ".csv",
+    "text/markdown": ".md",
+    "text/plain": ".txt",
+}
+
+
+def add_url_document(
+    collection_id: int, *, url: str, title: str = "", ingest: str = "async"
+) -> AddedDocument:
+    """Fetch a page or file by URL (timeout, size limit) and add it like an upload.
+
+    The type comes from the response's Content-Type (else the URL's extension) and is
+    checked against the content. Raises ``SourceUnreachable`` (field ``url``) when the
+    fetch fails, and the upload errors otherwise.
+    """
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SourceUnreachable(f"url: {url!r} is not an http(s) URL.", field="url")
+    limit = settings.KNOWLEDGE_MAX_UPLOAD_BYTES
+    request = urllib.request.Request(url, headers={"User-Agent": "Atendo-knowledge/1.0"})
+    try:
+        with urllib.request.urlopen(request, timeout=settings.KNOWLEDGE_FETCH_TIMEOUT) as response:
+            data = response.read(limit + 1)
+            content_type = response.headers.get_content_type()
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SourceUnreachable(f"url: could not fetch {url}: {reason}", field="url") from exc
+    name = parts.path.rstrip("/").rsplit("/", 1)[-1] or parts.netloc
+    suffix = _FORMAT_BY_CONTENT_TYPE.get(content_type)
+    if suffix and not name.lower().endswith(suffix):
+        name = f"{name}{suffix}"
+    fmt = validate_upload(name, data, field_name="url")
+    collection = _collection(collection_id)
+    added = _add(
+        collection, title=title or name, source_kind=Document.SourceKind.URL, fmt=fmt,
+        data=data, filename=name, ingest="none",
+    )
+    if added.created:
+        Document.objects.filter(pk=added.document.pk).update(source_url=url)
+        added.document.source_url = url
+        _schedule_ingestion(added.document, ingest)
+    return added
+
+
 def add_text_document(
     collection_id: int, *, title: str, text: str, fmt: str = "txt", ingest: str = "async"
 ) -> AddedDocument:
@@ -152,7 +211,7 @@ def _add(
         document.text = data.decode()
     try:
         with transaction.atomic():
-            if source_kind == Document.SourceKind.FILE:
+            if source_kind in (Document.SourceKind.FILE, Document.SourceKind.URL):
                 document.file.save(filename.rsplit("/", 1)[-1], ContentFile(data), save=False)
             document.save()
     except IntegrityError:

@@ -3,10 +3,11 @@
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 import django.db.models.deletion
-import knowledge.models
 import pgvector.django.indexes
 import pgvector.django.vector
 from django.db import migrations, models
+
+import knowledge.models
 
 
 class Migration(migrations.Migration):

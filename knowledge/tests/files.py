@@ -39,13 +39,13 @@ def make_pdf(pages: list[str]) -> bytes:
 
 
 SIZES_CSV = (
-    "Size (BR),Foot length (cm),Width,Notes\n"
-    "34,22.0,narrow,Children and petite feet\n"
-    "36,23.4,medium,Most popular size for adults\n"
-    "38,24.7,wide,Choose wide box for Egyptian feet\n"
-).encode()
+    b"Size (BR),Foot length (cm),Width,Notes\n"
+    b"34,22.0,narrow,Children and petite feet\n"
+    b"36,23.4,medium,Most popular size for adults\n"
+    b"38,24.7,wide,Choose wide box for Egyptian feet\n"
+)
 
-RETURNS_MD = """# Returns policy
+RETURNS_MD = b"""# Returns policy
 
 Intro paragraph about our promise to dancers.
 
@@ -56,7 +56,7 @@ Returns are accepted within 30 days of delivery. Pointe shoes must be unworn, wi
 ## Refunds
 
 Refunds are paid to the original payment method within 7 business days. PIX refunds arrive the same day.
-""".encode()
+"""
 
 SHIPPING_HTML = """<!doctype html><html><head><title>Shipping</title><style>h1{color:red}</style></head>
 <body><nav>Home | Shop</nav>

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.db import connection
 
@@ -70,7 +72,7 @@ def test_plain_text_is_chunked_by_tokens_with_overlap(collection):
     assert len(chunks) > 3
     assert all(c.token_count <= 64 for c in chunks)
     # Consecutive chunks share their border sentence(s).
-    for previous, current in zip(chunks, chunks[1:]):
+    for previous, current in itertools.pairwise(chunks):
         last_sentence = previous.text.rsplit(". ", 1)[-1]
         assert current.text.startswith(last_sentence.rstrip("."))
     assert document.chunk_count == len(chunks)
@@ -166,3 +168,51 @@ def test_full_text_uses_the_store_language(collection):
         )
         vector = cursor.fetchone()[0]
     assert "'sapatilh'" in vector  # Portuguese stemming
+
+
+@pytest.fixture
+def site():
+    """A real local web server with one HTML page and one missing page."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path != "/help/shipping":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(SHIPPING_HTML)))
+            self.end_headers()
+            self.wfile.write(SHIPPING_HTML)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_page_added_by_url_is_fetched_typed_by_content_type_and_ingested(collection, site):
+    added = services.add_url_document(
+        collection.pk, url=f"{site}/help/shipping", title="Shipping page", ingest="sync"
+    )
+    document = added.document
+    assert (document.source_kind, document.format, document.status) == ("url", "html", "ready")
+    assert document.source_url == f"{site}/help/shipping"
+    assert document.chunk_count == 3
+
+
+def test_an_unreachable_url_is_a_clear_error_on_the_url_field(collection, site):
+    from knowledge.errors import SourceUnreachable
+
+    with pytest.raises(SourceUnreachable) as info:
+        services.add_url_document(collection.pk, url=f"{site}/missing", ingest="sync")
+    assert info.value.field == "url" and "Not Found" in info.value.message
+    with pytest.raises(SourceUnreachable):
+        services.add_url_document(collection.pk, url="file:///etc/passwd")

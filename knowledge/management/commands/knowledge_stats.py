@@ -12,7 +12,10 @@ from django.core.management.base import BaseCommand
 from django_tenants.utils import tenant_context
 
 from knowledge.embedders import get_embedder
-from knowledge.management.commands._stores import add_store_arguments, stores_from_options
+from knowledge.management.commands._stores import (
+    add_store_arguments,
+    stores_from_options,
+)
 from knowledge.selectors import knowledge_stats
 
 

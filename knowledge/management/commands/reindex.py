@@ -22,7 +22,10 @@ from django_tenants.utils import tenant_context
 from knowledge import services
 from knowledge.embedders import get_embedder
 from knowledge.errors import EmbedderUnavailable, KnowledgeError
-from knowledge.management.commands._stores import add_store_arguments, stores_from_options
+from knowledge.management.commands._stores import (
+    add_store_arguments,
+    stores_from_options,
+)
 from knowledge.models import Collection, Document
 
 
