@@ -10,15 +10,15 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from knowledge import services
+from knowledge import curated, services
 from knowledge.errors import KnowledgeError
-from knowledge.models import Collection, Document, KnowledgeSettings
+from knowledge.models import Collection, CuratedAnswer, Document, KnowledgeSettings
 from knowledge.search import MODES, search
 
 
 @admin.register(KnowledgeSettings)
 class KnowledgeSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "embedder", "search_language"]
+    list_display = ["__str__", "embedder", "search_language", "curated_threshold"]
 
     def has_add_permission(self, request):
         return not KnowledgeSettings.objects.exists()
@@ -200,3 +200,27 @@ class DocumentAdmin(admin.ModelAdmin):
         return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
 
 
+
+
+@admin.register(CuratedAnswer)
+class CuratedAnswerAdmin(admin.ModelAdmin):
+    list_display = ["question", "is_approved", "source", "times_used", "last_used_at"]
+    list_filter = ["is_approved", "source"]
+    search_fields = ["question", "answer"]
+    fields = ["question", "answer", "is_approved", "source", "times_used", "last_used_at"]
+    readonly_fields = ["times_used", "last_used_at"]
+    actions = ["approve"]
+
+    def save_model(self, request, obj, form, change):
+        saved = curated.save_curated_answer(
+            form.cleaned_data["question"], form.cleaned_data["answer"],
+            approved=form.cleaned_data["is_approved"], source=form.cleaned_data["source"],
+            curated_answer_id=obj.pk if change else None,
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    @admin.action(description="Approve the selected answers")
+    def approve(self, request, queryset):
+        count = curated.approve_curated_answers(list(queryset.values_list("pk", flat=True)))
+        messages.success(request, f"{count} curated answer(s) approved.")

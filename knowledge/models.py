@@ -47,6 +47,11 @@ class KnowledgeSettings(models.Model):
         max_length=20, choices=SEARCH_LANGUAGES, default=_default_language,
         help_text="Language of full-text search (stemming and stop words).",
     )
+    curated_threshold = models.FloatField(
+        default=0.92,
+        help_text="A customer question at least this similar (cosine, 0..1) to an approved "
+        "curated question is answered with its curated answer, without the LLM.",
+    )
 
     class Meta:
         verbose_name = "knowledge settings"
@@ -161,3 +166,39 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.position}"
+
+
+class CuratedAnswer(models.Model):
+    """A staff-approved question → answer pair, used verbatim when a question matches it."""
+
+    class Source(models.TextChoices):
+        STAFF = "staff", "Written by staff"
+        SUGGESTED = "suggested", "Suggested from a conversation"
+
+    question = models.TextField()
+    answer = models.TextField()
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.STAFF)
+    is_approved = models.BooleanField(default=False)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    embedder = models.CharField(max_length=100, blank=True)
+    times_used = models.PositiveIntegerField(default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.question[:80]
+
+
+class CuratedAnswerUse(models.Model):
+    """The log of a customer question answered by a curated answer."""
+
+    curated_answer = models.ForeignKey(CuratedAnswer, on_delete=models.CASCADE, related_name="uses")
+    question = models.TextField()
+    similarity = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
