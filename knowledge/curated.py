@@ -16,7 +16,12 @@ from pgvector.django import CosineDistance
 
 from knowledge.embedders import get_embedder
 from knowledge.errors import EmbedderMismatch, KnowledgeError
-from knowledge.models import EMBEDDING_DIMENSIONS, CuratedAnswer, CuratedAnswerUse, KnowledgeSettings
+from knowledge.models import (
+    EMBEDDING_DIMENSIONS,
+    CuratedAnswer,
+    CuratedAnswerUse,
+    KnowledgeSettings,
+)
 
 logger = logging.getLogger(__name__)
 
