@@ -37,6 +37,7 @@ from catalog.errors import EmbeddingsUnavailable, InvalidSearch
 from catalog.models import Category, Product, ProductEmbedding, Synonym
 from catalog.search_index import refresh_search_index, search_config
 from catalog.text import fold
+from knowledge.errors import EmbedderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,9 @@ def search_products(
     ``category`` is a category id or slug and includes its subcategories; ``attributes``
     such as ``{"tamanho": "36"}`` match a variant's value or a parent's list of values.
     An empty query lists the filtered products by name. The semantic leg runs when the
-    store has product embeddings (``semantic_leg=False`` skips it). Read-only; raises
-    ``InvalidSearch`` for an unknown category or a bad range.
+    store has product embeddings (``semantic_leg=False`` skips it) and is skipped, with a
+    warning, when the embedder is down. Changes nothing but the search index of rows
+    never indexed; raises ``InvalidSearch`` for an unknown category or a bad range.
     """
     if limit < 1 or limit > MAX_LIMIT:
         raise InvalidSearch(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
@@ -117,7 +119,7 @@ def search_products(
     hits = _fuse(lexical, semantic, limit, collapse_variants) if semantic else lexical[:limit]
     logger.info(
         "catalog.searched",
-        extra={"query": query, "hits": len(hits), "semantic": bool(semantic)},
+        extra={"query_chars": len(query), "hits": len(hits), "semantic": bool(semantic)},
     )
     return hits
 
@@ -404,7 +406,13 @@ def _semantic(text: str, where: str, params: list, collapse: bool, limit: int) -
         return []
     if not ProductEmbedding.objects.filter(embedder=embedder.name).exists():
         return []
-    vector = "[" + ",".join(f"{x:.7f}" for x in embedder.embed_query(text)) + "]"
+    try:
+        query_vector = embedder.embed_query(text)
+    except EmbedderUnavailable as exc:
+        # Words still find products; meaning comes back with the embedder.
+        logger.warning("catalog.search.semantic_skipped", extra={"error": str(exc)})
+        return []
+    vector = "[" + ",".join(f"{x:.7f}" for x in query_vector) + "]"
     columns = f"p.id, p.sku, p.name, p.price, p.currency, {_STOCK} AS stock, {_AVAILABLE} AS in_stock"
     nearest = f"""
         SELECT {columns}, 0.0 AS coverage, 1 - (e.embedding <=> %s::vector) AS score, p.parent_id

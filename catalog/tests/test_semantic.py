@@ -68,3 +68,18 @@ def test_rrf_counts_a_family_once_and_shows_the_lexical_member():
     semantic = [_hit(12, parent=10), _hit(10), _hit(20)]
     fused = _fuse(lexical, semantic, 10, collapse=True)
     assert [h.product_id for h in fused] == [11, 20]
+
+
+def test_search_still_answers_by_words_when_the_embedder_is_down(small_catalog, settings):
+    from knowledge.models import KnowledgeSettings
+
+    settings.KNOWLEDGE_OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens there
+    settings.KNOWLEDGE_EMBED_MAX_RETRIES = 0
+    settings.KNOWLEDGE_EMBED_TIMEOUT = 2.0
+    KnowledgeSettings.objects.update_or_create(pk=1, defaults={"embedder": "openai:catalog-down-test"})
+    ProductEmbedding.objects.create(
+        product=Product.objects.get(sku="COL-1"), embedder="openai:catalog-down-test",
+        content_hash="x", embedding=[0.0] * 383 + [1.0],
+    )
+    hits = search_products("collant")
+    assert [h.sku for h in hits] == ["COL-1"]
