@@ -177,13 +177,7 @@ def _filtered(request: SearchRequest):
 def _vector_leg(base, request: SearchRequest, embedder: Embedder) -> list[tuple[int, float]]:
     vector = embedder.embed_query(request.query)
     filtered = bool(request.collection_ids or request.document_ids or request.metadata)
-    qs = (
-        base.filter(embedding__isnull=False)
-        .annotate(distance=CosineDistance("embedding", vector))
-        .order_by("distance")
-    )
-    if request.min_similarity > 0:
-        qs = qs.filter(distance__lte=1.0 - request.min_similarity)
+    qs = nearest_chunks(base, vector, request.min_similarity)
     with transaction.atomic():
         with connection.cursor() as cursor:
             # SET LOCAL: the setting ends with this transaction, never leaks to the pool.
@@ -199,6 +193,15 @@ def _vector_leg(base, request: SearchRequest, embedder: Embedder) -> list[tuple[
     # relaxed_order may return rows slightly out of order.
     rows.sort(key=lambda r: r[1])
     return [(pk, 1.0 - distance) for pk, distance in rows]
+
+
+def nearest_chunks(base, vector: list[float], min_similarity: float = 0.0):
+    """Chunks by cosine distance to ``vector``, nearest first: ``ORDER BY embedding <=> q``,
+    the shape the HNSW index (``vector_cosine_ops``) serves."""
+    qs = base.annotate(distance=CosineDistance("embedding", vector)).order_by("distance")
+    if min_similarity > 0:
+        qs = qs.filter(distance__lte=1.0 - min_similarity)
+    return qs
 
 
 def _fulltext_leg(base, request: SearchRequest) -> list[tuple[int, float]]:

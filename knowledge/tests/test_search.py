@@ -131,3 +131,20 @@ def test_stackfaq_queries_find_their_thread_in_the_top_3(store):
         found += title_of[cid] in titles[:3]
     assert len(first_query) == 30
     assert found >= 28, f"{found}/30 queries found their thread in the top 3"
+
+
+def test_the_vector_leg_is_served_by_the_store_hnsw_index(policies):
+    from django.db import connection, transaction
+
+    from knowledge.search import nearest_chunks
+
+    query = nearest_chunks(Chunk.objects.all(), [0.05] * 384).values_list("pk")[:10]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows would be seq-scanned
+        plan = query.explain()
+        cursor.execute(
+            "SELECT schemaname FROM pg_indexes WHERE indexname = 'knowledge_chunk_embedding_hnsw'"
+        )
+        schemas = sorted(r[0] for r in cursor.fetchall())
+    assert "knowledge_chunk_embedding_hnsw" in plan
+    assert {"store_a", "store_b"} <= set(schemas)  # one index per store schema
