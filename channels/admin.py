@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from channels import services
+from channels import events, services
 from channels.errors import ChannelError
 from channels.models import (
     META_ROUTE_KEYS,
@@ -22,6 +22,8 @@ from channels.models import (
     ConversationTurn,
     InboundEvent,
     Message,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 # The request being rendered, for fields that show URLs of this very host.
@@ -269,3 +271,32 @@ class InboundEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("url", "events", "active", "created_at")
+    list_filter = ("active",)
+    fields = ("url", "events", "active", "secret")
+    readonly_fields = ("created_at",)
+
+
+@admin.action(description="Replay (send the event again)")
+def replay_deliveries(modeladmin, request, queryset):
+    for delivery in queryset:
+        events.replay(delivery.pk)
+    modeladmin.message_user(request, f"{queryset.count()} event(s) queued again.")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "event", "subscription", "status", "attempts", "response_status",
+                    "response_ms", "error")
+    list_filter = ("status", "event", "subscription")
+    search_fields = ("event_id",)
+    actions = [replay_deliveries]
+    readonly_fields = ("subscription", "event_id", "event", "payload", "status", "attempts", "response_status",
+                       "response_ms", "error", "log", "created_at", "delivered_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -13,6 +13,10 @@ def new_verify_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
 class ChannelKind(models.TextChoices):
     WHATSAPP = "whatsapp", "WhatsApp Cloud API"
     CHATWOOT = "chatwoot", "Chatwoot"
@@ -220,3 +224,64 @@ class InboundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} event at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class EventKind(models.TextChoices):
+    MESSAGE_RECEIVED = "message.received", "message.received"
+    MESSAGE_SENT = "message.sent", "message.sent"
+    MESSAGE_FAILED = "message.failed", "message.failed"
+    CONVERSATION_HANDOFF = "conversation.handoff", "conversation.handoff"
+    LEAD_CREATED = "lead.created", "lead.created"
+    ORDER_CREATED = "order.created", "order.created"
+    ORDER_PAID = "order.paid", "order.paid"
+    ORDER_STATUS_CHANGED = "order.status_changed", "order.status_changed"
+    STOCK_CHANGED = "stock.changed", "stock.changed"
+
+
+class WebhookSubscription(models.Model):
+    """The store's own endpoint that receives its events, HMAC-signed with ``secret``."""
+
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list, help_text="Event names, e.g. [\"message.received\", \"order.paid\"].")
+    secret = models.CharField(max_length=100, default=new_webhook_secret)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one subscription, with every attempt logged."""
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.CharField(max_length=40, db_index=True)
+    event = models.CharField(max_length=40, choices=EventKind.choices)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # [{"at", "attempt", "status", "ms", "error"}], oldest first.
+    log = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.subscription_id} ({self.status})"

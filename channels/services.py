@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -30,6 +31,7 @@ from channels.errors import (
     OutsideCustomerServiceWindow,
     TurnBusy,
 )
+from channels.events import emit
 from channels.inbound import InboundMessage, StatusUpdate
 from channels.models import (
     META_ROUTE_KEYS,
@@ -44,6 +46,7 @@ from channels.models import (
     MessageStatus,
     TurnStatus,
 )
+from channels.models import EventKind as StoreEventKind
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +73,27 @@ _STATUS_RANK = {
 }
 
 
+@dataclass(frozen=True)
+class EnqueueOnCommit:
+    """An on-commit callback that enqueues a task in the store's schema (named explicitly:
+    the callback may run after the connection has moved on). Tests read ``task_name``."""
+
+    task: Any
+    args: list
+    countdown: float
+    schema: str
+
+    @property
+    def task_name(self) -> str:
+        return self.task.name
+
+    def __call__(self) -> None:
+        self.task.apply_async(args=self.args, countdown=self.countdown, headers={"_schema_name": self.schema})
+
+
 def _on_commit_enqueue(task, args: list, *, countdown: float = 0) -> None:
-    """Enqueue ``task`` once the current transaction commits, in the current store's schema
-    (named explicitly: the callback may run after the connection has moved on)."""
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: task.apply_async(args=args, countdown=countdown, headers={"_schema_name": schema})
-    )
+    """Enqueue ``task`` once the current transaction commits (never on rollback)."""
+    transaction.on_commit(EnqueueOnCommit(task, list(args), countdown, connection.schema_name))
 
 
 # --- channels -------------------------------------------------------------------------
@@ -252,11 +269,21 @@ def record_inbound(channel: Channel, message: InboundMessage, *, start_turn: boo
         Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now, ended_at=None)
         if start_turn and conversation.status == ConversationStatus.BOT:
             schedule_burst_close(channel, conversation.pk, stored.pk)
+        emit(StoreEventKind.MESSAGE_RECEIVED, _message_event(stored, channel))
     logger.info(
         "channels.message.received",
         extra={"channel_id": channel.pk, "conversation_id": conversation.pk, "message_id": stored.pk},
     )
     return Recorded(stored, created=True)
+
+
+def _message_event(message: Message, channel: Channel) -> dict:
+    return {
+        "message_id": message.pk, "conversation_id": message.conversation_id, "channel_id": channel.pk,
+        "channel": channel.kind, "direction": message.direction, "text": message.text,
+        "media_type": message.media_type, "status": message.status, "error": message.error,
+        "provider_message_id": message.provider_message_id,
+    }
 
 
 def apply_status(channel: Channel, update: StatusUpdate) -> Message | None:
@@ -285,6 +312,7 @@ def apply_status(channel: Channel, update: StatusUpdate) -> Message | None:
                 "channels.message.failed",
                 extra={"message_id": message.pk, "error_code": update.error_code, "error": update.error},
             )
+            emit(StoreEventKind.MESSAGE_FAILED, _message_event(message, channel))
             return message
         if update.status not in _STATUS_RANK or message.status == MessageStatus.FAILED:
             return message
@@ -743,8 +771,11 @@ def deliver(message_id: int) -> Delivery:
     )
     Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now)
     logger.info("channels.message.sent", extra={"message_id": message.pk, "channel_id": channel.pk})
+    sent_message = Message.objects.get(pk=message.pk)
+    with transaction.atomic():
+        emit(StoreEventKind.MESSAGE_SENT, _message_event(sent_message, channel))
     _enqueue_next_part(message)
-    return Delivery(Message.objects.get(pk=message.pk), attempted=True)
+    return Delivery(sent_message, attempted=True)
 
 
 def _record_delivery_failure(message: Message, error: str, code: str, *, final: bool) -> None:
@@ -755,7 +786,10 @@ def _record_delivery_failure(message: Message, error: str, code: str, *, final: 
     else:
         fields["status"] = MessageStatus.QUEUED
         logger.info("channels.message.retry", extra={"message_id": message.pk, "error": error})
-    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(**fields)
+        if final:
+            emit(StoreEventKind.MESSAGE_FAILED, _message_event(Message.objects.get(pk=message.pk), message.channel))
 
 
 def _enqueue_next_part(message: Message) -> None:
@@ -810,6 +844,11 @@ def handoff(conversation_id: int, reason: str, *, by: str = "agent", notify_prov
             from channels import tasks
 
             _on_commit_enqueue(tasks.notify_provider_of_handoff, [conversation.pk, True])
+        emit(StoreEventKind.CONVERSATION_HANDOFF, {
+            "conversation_id": conversation.pk, "channel_id": conversation.channel_id,
+            "contact_id": conversation.contact_id, "lead_id": conversation.lead_id,
+            "reason": conversation.handoff_reason, "by": by,
+        })
     logger.info("channels.conversation.handoff", extra={"conversation_id": conversation.pk, "by": by})
     return conversation
 

@@ -104,3 +104,14 @@ def end_idle_conversations_in_all_stores() -> int:
 @app.task(name="channels.end_idle_conversations", ignore_result=True)
 def end_idle_conversations() -> dict[str, int]:
     return services.end_idle_conversations()
+
+
+@app.task(name="channels.deliver_webhook", bind=True, ignore_result=True, max_retries=None)
+def deliver_webhook(self, delivery_id: int) -> None:
+    from channels import events
+
+    try:
+        events.deliver_webhook(delivery_id)
+    except events.WebhookDeliveryFailed as exc:
+        # events.deliver_webhook marks the delivery failed after CHANNELS_EVENT_MAX_ATTEMPTS.
+        raise self.retry(countdown=min(_backoff(self.request.retries, settings.CHANNELS_EVENT_BACKOFF), 3600)) from exc

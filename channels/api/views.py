@@ -1,14 +1,19 @@
-"""Sending on the store's behalf: the store's systems message a contact through a channel."""
+"""Sending on the store's behalf, and the store's live event stream."""
 
 from __future__ import annotations
 
+import json
+
+from django.db import connection
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels import services
+from channels import events, services
 from channels.api.serializers import QueuedMessageSerializer, SendMessageSerializer
 from tenants.api.permissions import HasScope, StoreOnly
 
@@ -31,3 +36,32 @@ class SendMessageView(APIView):
         body = {"id": message.pk, "conversation_id": message.conversation_id, "status": message.status,
                 "created_at": message.created_at}
         return Response(QueuedMessageSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EventStreamRenderer(BaseRenderer):
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        # Only errors are rendered here (the stream itself is a StreamingHttpResponse).
+        return f"event: error\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class EventStreamView(APIView):
+    """Server-sent events of the store (the same events as its webhooks), live."""
+
+    required_scope = "read"
+    read_scope_can_list = True
+    permission_classes = [IsAuthenticated, StoreOnly, HasScope]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    throttle_classes: list = []
+
+    @extend_schema(responses={(200, "text/event-stream"): str})
+    def get(self, request):
+        response = StreamingHttpResponse(
+            events.stream(connection.schema_name), content_type="text/event-stream"
+        )
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+        return response

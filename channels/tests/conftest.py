@@ -72,3 +72,12 @@ def post_meta(client, tenant, payload: dict | bytes, *, signature: str | None = 
     )
     connection.set_tenant(tenant)
     return response
+
+
+def enqueued(callbacks, task_name: str) -> list:
+    """The on-commit callbacks (``django_capture_on_commit_callbacks``) enqueuing ``task_name``."""
+    return [c for c in callbacks if getattr(c, "task_name", None) == task_name]
+
+
+def bursts(callbacks) -> list:
+    return enqueued(callbacks, "channels.close_burst")

@@ -75,7 +75,10 @@ class FakeProviderServer:
                 if failure is not None:
                     self._answer(*failure)
                     return
-                if re.fullmatch(r"/v[\d.]+/\d+/messages", self.path):
+                if re.fullmatch(r"/v[\d.]+/\d+/messages", self.path) and "recipient" in body:
+                    # Messenger / Instagram Send API
+                    self._answer(200, {"recipient_id": body["recipient"]["id"], "message_id": f"m_FAKE{number:04d}"})
+                elif re.fullmatch(r"/v[\d.]+/\d+/messages", self.path):
                     response = fixture("whatsapp/send_text_response.json")
                     response["contacts"][0] = {"input": body["to"], "wa_id": body["to"].lstrip("+")}
                     response["messages"][0]["id"] = f"wamid.FAKE{number:04d}"

@@ -18,6 +18,7 @@ from channels.models import (
     InboundEvent,
     Message,
 )
+from channels.tests.conftest import bursts, enqueued
 from channels.tests.fake_providers import fixture
 
 
@@ -51,7 +52,7 @@ def test_a_contact_message_is_stored_and_starts_a_burst(
     conversation = message.conversation
     assert (conversation.contact_id, conversation.external_id, conversation.contact_name) == ("89", "25", "Lucía Gómez")
     assert conversation.lead.identities.get().value == "89"
-    assert len(scheduled) == 1
+    assert len(bursts(scheduled)) == 1
 
 
 def test_outgoing_private_and_bot_messages_are_ignored(
@@ -67,7 +68,7 @@ def test_outgoing_private_and_bot_messages_are_ignored(
             assert _post(client, store, chatwoot_channel, payload).status_code == 200
 
     assert not Message.objects.exists()
-    assert scheduled == []
+    assert bursts(scheduled) == []
     assert InboundEvent.objects.count() == 3
 
 
@@ -85,7 +86,7 @@ def test_a_human_agent_replying_silences_the_bot(client, store, chatwoot_channel
     assert conversation.status == ConversationStatus.HUMAN
     assert conversation.handoff_reason == "A human agent replied in Chatwoot."
     assert Message.objects.filter(direction=Direction.IN).count() == 2  # stored, not answered
-    assert scheduled == []
+    assert bursts(scheduled) == []
 
 
 def test_a_message_in_an_assigned_open_conversation_is_not_answered(
@@ -99,7 +100,8 @@ def test_a_message_in_an_assigned_open_conversation_is_not_answered(
         _post(client, store, chatwoot_channel, payload)
 
     assert Conversation.objects.get().status == ConversationStatus.HUMAN
-    assert scheduled == []  # no burst, and no toggle-status call: Chatwoot already knows
+    assert bursts(scheduled) == []  # no burst...
+    assert enqueued(scheduled, "channels.notify_provider_of_handoff") == []  # ...Chatwoot already knows
     assert Message.objects.count() == 1
     from channels.models import ConversationTurn
 
@@ -156,7 +158,7 @@ def test_handoff_opens_the_conversation_in_chatwoot_and_the_bot_stays_silent(
 
     with django_capture_on_commit_callbacks() as notify:
         services.handoff(conversation.pk, "customer asked for a person")
-    assert len(notify) == 1
+    assert len(enqueued(notify, "channels.notify_provider_of_handoff")) == 1
     services.notify_provider_of_handoff(conversation.pk, True)  # what the enqueued task does
 
     (toggle,) = provider.requests
@@ -166,7 +168,7 @@ def test_handoff_opens_the_conversation_in_chatwoot_and_the_bot_stays_silent(
 
     with django_capture_on_commit_callbacks() as scheduled:
         _post(client, store, chatwoot_channel, dict(fixture("chatwoot/message_created_incoming.json"), id=17550))
-    assert scheduled == []
+    assert bursts(scheduled) == []
 
     services.return_to_bot(conversation.pk)
     services.notify_provider_of_handoff(conversation.pk, False)

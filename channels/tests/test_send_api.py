@@ -11,6 +11,7 @@ from django.utils import timezone
 from channels import services
 from channels.inbound import InboundMessage
 from channels.models import Direction, Message, MessageStatus
+from channels.tests.conftest import enqueued
 from tenants.api_keys import create_api_key
 
 
@@ -40,13 +41,13 @@ def test_a_message_inside_the_24_hour_window_is_queued_once(client, store, whats
     body = {"channel_id": whatsapp_channel.pk, "to": "+5511988887777", "text": "Seu pedido #1042 está pronto!",
             "idempotency_key": "order-1042-ready"}
 
-    with django_capture_on_commit_callbacks() as enqueued:
+    with django_capture_on_commit_callbacks() as callbacks:
         first = _send(client, store, api_key, **body)
         again = _send(client, store, api_key, **body)
 
     assert (first.status_code, again.status_code) == (202, 202)
     assert first.json()["id"] == again.json()["id"]
-    assert len(enqueued) == 1
+    assert len(enqueued(callbacks, "channels.deliver_message")) == 1
     message = Message.objects.get(direction=Direction.OUT)
     assert (message.author, message.status, message.conversation.contact_id) == ("api", MessageStatus.QUEUED,
                                                                                 "5511988887777")
