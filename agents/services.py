@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,6 +28,7 @@ from agents.errors import (
     CredentialUnreadable,
     NoActiveAgent,
     ProviderError,
+    ProviderUnavailable,
     UnknownProvider,
     UnknownTemplate,
 )
@@ -232,6 +234,19 @@ class _Turn:
         )
 
 
+@dataclass(frozen=True)
+class TurnEvent:
+    """What a streamed turn reports as it goes.
+
+    ``progress`` (a model call starts), ``tool_call`` (name, arguments, ok), ``source``
+    (a cited passage), ``answer`` (a delta of the reply text), ``done`` (``result`` set).
+    """
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+    result: TurnResult | None = None
+
+
 def run_turn(request: TurnRequest, *, dry_run: bool = False) -> TurnResult:
     """Answer the customer's latest burst. The contract ``channels`` calls.
 
@@ -241,6 +256,21 @@ def run_turn(request: TurnRequest, *, dry_run: bool = False) -> TurnResult:
     that write (no order, no lead change), for tests and the playground. Not atomic: the
     run and its steps are saved as they happen, so a crash leaves its trace.
     """
+    for event in _turn_events(request, dry_run=dry_run, stream=False):
+        if event.result is not None:
+            return event.result
+    raise AssertionError("a turn always ends with a result")
+
+
+def stream_turn(request: TurnRequest, *, dry_run: bool = False) -> Iterator[TurnEvent]:
+    """``run_turn`` as events: the reply arrives as ``answer`` deltas from providers that
+    stream (the OpenAI-compatible one), whole from the others; the last event is ``done``.
+    A provider failing mid-answer falls back like ``run_turn``; the deltas already sent
+    stay sent and the fallback's answer follows."""
+    yield from _turn_events(request, dry_run=dry_run, stream=True)
+
+
+def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterator[TurnEvent]:
     started = time.monotonic()
     agent = agent_for_turn(request.agent_id)
     question = latest_question(tuple(_to_chat(m) for m in request.messages))
@@ -253,41 +283,67 @@ def run_turn(request: TurnRequest, *, dry_run: bool = False) -> TurnResult:
         agent=agent, run=run, facts=facts, chain=provider_chain(agent),
         ctx=tools.ToolContext(agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run),
     )
+
+    def done(reply: str, rounds: int = 0) -> TurnEvent:
+        return TurnEvent("done", {"run_id": run.pk}, result=_finish(turn, reply, started, rounds))
+
     keyword = _handoff_keyword(agent, question)
     if keyword:
         turn.step(StepKind.RULE, "handoff_keyword", input={"keyword": keyword})
         tools.handoff(turn.ctx, f"customer asked for a person ({keyword})", question[:500])
-        return _finish(turn, phrase(facts.language, "handoff_asked"), started)
+        reply = phrase(facts.language, "handoff_asked")
+        if stream:
+            yield TurnEvent("answer", {"delta": reply})
+        yield done(reply)
+        return
 
     messages = _prompt(agent, request, facts)
     specs = tools.specs(agent.enabled_tools or [])
     rounds = 0
     while True:
         final_round = rounds >= agent.max_tool_iterations
-        response = _chat(turn, messages, () if final_round else specs)
+        if stream:
+            yield TurnEvent("progress", {"round": rounds + 1, "provider": turn.chain[turn.link][0]})
+        response = yield from _chat(turn, messages, () if final_round else specs, stream=stream)
         messages.append(ChatMessage("assistant", response.content, response.tool_calls))
         turn.sources.extend(response.sources)
+        if stream:
+            for source in response.sources:
+                yield TurnEvent("source", {"source": source})
         if response.tool_calls and not final_round:
             rounds += 1
             for call in response.tool_calls:
-                messages.append(_run_tool(turn, call))
+                message, ok = _run_tool(turn, call)
+                messages.append(message)
+                if stream:
+                    yield TurnEvent("tool_call", {"name": call.name, "arguments": call.arguments, "ok": ok})
             if turn.ctx.handoff_reason:
-                return _finish(turn, response.content or phrase(facts.language, "handoff_asked"), started, rounds)
+                yield done(response.content or phrase(facts.language, "handoff_asked"), rounds)
+                return
             continue
         if response.handoff_reason:
             tools.handoff(turn.ctx, response.handoff_reason, question[:500])
         if response.content and not response.tool_calls:
-            return _finish(turn, response.content, started, rounds)
+            yield done(response.content, rounds)
+            return
         # The model kept calling tools past the limit, or said nothing.
         turn.run.error = "no final answer within the iteration limit"
         if agent.handoff_on_failure and not turn.ctx.handoff_reason:
             tools.handoff(turn.ctx, "the agent found no answer within its iteration limit", question[:500])
-            return _finish(turn, phrase(facts.language, "handoff"), started, rounds)
-        return _finish(turn, response.content or phrase(facts.language, "sorry"), started, rounds)
+            reply = phrase(facts.language, "handoff")
+        else:
+            reply = response.content or phrase(facts.language, "sorry")
+        if stream:
+            yield TurnEvent("answer", {"delta": reply})
+        yield done(reply, rounds)
+        return
 
 
-def _chat(turn: _Turn, messages: list[ChatMessage], specs: tuple[dict, ...]) -> ChatResponse:
-    """One model call along the fallback chain; records a step and the token usage."""
+def _chat(
+    turn: _Turn, messages: list[ChatMessage], specs: tuple[dict, ...], *, stream: bool
+) -> Generator[TurnEvent, None, ChatResponse]:
+    """One model call along the fallback chain; records a step and the token usage.
+    Streaming, it yields ``answer`` events as the text arrives."""
     agent = turn.agent
     while True:
         kind, model = turn.chain[turn.link]
@@ -306,7 +362,19 @@ def _chat(turn: _Turn, messages: list[ChatMessage], specs: tuple[dict, ...]) -> 
         )
         started = time.monotonic()
         try:
-            response = turn.provider.chat(request)
+            if stream and hasattr(turn.provider, "stream"):
+                response = None
+                for item in turn.provider.stream(request):
+                    if isinstance(item, str):
+                        yield TurnEvent("answer", {"delta": item})
+                    else:
+                        response = item
+                if response is None:
+                    raise ProviderUnavailable(f"{label} ended its stream without an answer.")
+            else:
+                response = turn.provider.chat(request)
+                if stream and response.content and not response.tool_calls:
+                    yield TurnEvent("answer", {"delta": response.content})
         except ProviderError as exc:
             elapsed = _ms(started)
             turn.step(StepKind.FALLBACK, label, error=f"{exc.code}: {exc.message}", duration_ms=elapsed)
@@ -337,7 +405,7 @@ def _chat(turn: _Turn, messages: list[ChatMessage], specs: tuple[dict, ...]) -> 
         return response
 
 
-def _run_tool(turn: _Turn, call) -> ChatMessage:
+def _run_tool(turn: _Turn, call) -> tuple[ChatMessage, bool]:
     started = time.monotonic()
     outcome = tools.execute(turn.ctx, call.name, call.arguments, call.id)
     turn.step(
@@ -345,7 +413,7 @@ def _run_tool(turn: _Turn, call) -> ChatMessage:
         output=outcome.result, error="" if outcome.ok else str(outcome.result.get("error", "")),
         duration_ms=_ms(started),
     )
-    return ChatMessage("tool", outcome.as_message(), tool_call_id=call.id, name=call.name)
+    return ChatMessage("tool", outcome.as_message(), tool_call_id=call.id, name=call.name), outcome.ok
 
 
 def _finish(turn: _Turn, reply: str, started: float, rounds: int = 0) -> TurnResult:
@@ -445,4 +513,5 @@ __all__ = [
     "run_turn",
     "set_default_agent",
     "store_facts",
+    "stream_turn",
 ]

@@ -7,6 +7,7 @@ endpoints of Anthropic, Google and Mistral: only the base URL, key and model dif
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from agents.errors import ProviderRejected, ProviderUnavailable
@@ -67,9 +68,7 @@ class OpenAICompatibleProvider:
             return 0.0
         return None
 
-    def chat(self, request: ChatRequest) -> ChatResponse:
-        import openai
-
+    def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": request.model or self.model,
             "messages": [to_wire(m) for m in request.messages],
@@ -78,6 +77,72 @@ class OpenAICompatibleProvider:
         }
         if request.tools:
             kwargs["tools"] = list(request.tools)
+        return kwargs
+
+    def stream(self, request: ChatRequest) -> Iterator[str | ChatResponse]:
+        """The reply's text deltas as they arrive, then the assembled ``ChatResponse``
+        (tool calls rebuilt from their fragments, usage from the last chunk). Retries
+        apply until the stream opens; a stream cut midway raises ``ProviderUnavailable``."""
+        import httpx2  # the transport of this openai client
+        import openai
+
+        kwargs = self._kwargs(request)
+        label = f"openai:{kwargs['model']}"
+        try:
+            chunks = with_retries(
+                lambda: self._client.chat.completions.create(
+                    **kwargs, stream=True, stream_options={"include_usage": True}
+                ),
+                retryable=self._retryable,
+                max_retries=self.max_retries,
+                backoff=self.backoff,
+                provider=label,
+            )
+        except openai.APIStatusError as exc:
+            raise ProviderRejected(
+                f"{label} at {self.base_url} refused the request (HTTP {exc.status_code}): {exc.message}"
+            ) from exc
+        text: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
+        prompt_tokens = completion_tokens = 0
+        model = kwargs["model"]
+        finish = ""
+        try:
+            for chunk in chunks:
+                model = chunk.model or model
+                if chunk.usage:
+                    prompt_tokens = chunk.usage.prompt_tokens or 0
+                    completion_tokens = chunk.usage.completion_tokens or 0
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    if delta.content:
+                        text.append(delta.content)
+                        yield delta.content
+                    for fragment in delta.tool_calls or []:
+                        slot = calls.setdefault(fragment.index, {"id": "", "name": "", "arguments": ""})
+                        slot["id"] = fragment.id or slot["id"]
+                        if fragment.function is not None:
+                            slot["name"] += fragment.function.name or ""
+                            slot["arguments"] += fragment.function.arguments or ""
+                    finish = choice.finish_reason or finish
+        except (openai.OpenAIError, httpx2.HTTPError) as exc:
+            raise ProviderUnavailable(f"{label} at {self.base_url}: the stream broke: {exc}") from exc
+        yield ChatResponse(
+            content="".join(text) or None,
+            tool_calls=tuple(
+                ToolCall(id=c["id"] or f"call_{i}", name=c["name"], arguments=c["arguments"])
+                for i, c in sorted(calls.items())
+            ),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            model=model,
+            finish_reason=finish,
+        )
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        import openai
+
+        kwargs = self._kwargs(request)
         try:
             completion = with_retries(
                 lambda: self._client.chat.completions.create(**kwargs),

@@ -37,6 +37,29 @@ def completion(content: str | None = None, tool_calls: list[dict] | None = None,
     }
 
 
+def streamed(text_parts: list[str] = (), tool_calls: list[dict] | None = None, *, model: str = "gpt-4o-mini",
+             prompt_tokens: int = 90, completion_tokens: int = 12) -> Reply:
+    """A chat-completions stream: text deltas, tool calls cut into fragments, a usage chunk."""
+    def chunk(delta: dict, finish: str | None = None) -> dict:
+        return {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 0, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    chunks += [chunk({"content": part}) for part in text_parts]
+    for index, call in enumerate(tool_calls or []):
+        arguments = call["function"]["arguments"]
+        chunks.append(chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                                             "function": {"name": call["function"]["name"], "arguments": ""}}]}))
+        half = len(arguments) // 2
+        for piece in (arguments[:half], arguments[half:]):
+            chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
+    chunks.append(chunk({}, "tool_calls" if tool_calls else "stop"))
+    chunks.append({"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [],
+                   "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens}})
+    return 200, {"__sse__": chunks}
+
+
 def error(status: int) -> Reply:
     return status, {"error": {"message": f"fake {status}", "type": "server_error", "code": None}}
 
@@ -64,6 +87,15 @@ class FakeLLMServer:
                 owner.headers.append({k.lower(): v for k, v in self.headers.items()})
                 step = owner.script.pop(0) if owner.script else error(500)
                 status, payload = step(body) if callable(step) else step
+                if "__sse__" in payload:
+                    events = "".join(f"data: {json.dumps(c)}\n\n" for c in payload["__sse__"])
+                    data = (events + "data: [DONE]\n\n").encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
