@@ -72,9 +72,20 @@ class ChannelForm(forms.ModelForm):
         return cleaned
 
 
+@admin.action(description="Check the connection (credentials, number/instance connected)")
+def check_connection(modeladmin, request, queryset):
+    for channel in queryset:
+        health = services.check_channel(channel.pk)
+        modeladmin.message_user(
+            request, f"{channel.name}: {'OK' if health.ok else 'NOT OK'} — {health.detail}",
+            messages.SUCCESS if health.ok else messages.ERROR,
+        )
+
+
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
     form = ChannelForm
+    actions = [check_connection]
     list_display = ("name", "kind", "active", "webhook_url", "verify_token", "conversation_count")
     list_filter = ("kind", "active")
     search_fields = ("name",)

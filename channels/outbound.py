@@ -33,8 +33,18 @@ def _retry_after(response: httpx.Response) -> float:
 
 
 def _post(url: str, *, json: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    return _call("POST", url, json=json, headers=headers)
+
+
+def _get(url: str, *, headers: dict[str, str], params: dict[str, str] | None = None) -> dict[str, Any]:
+    return _call("GET", url, headers=headers, params=params)
+
+
+def _call(method: str, url: str, *, headers: dict[str, str], json: dict[str, Any] | None = None,
+          params: dict[str, str] | None = None) -> dict[str, Any]:
     try:
-        response = httpx.post(url, json=json, headers=headers, timeout=settings.CHANNELS_HTTP_TIMEOUT)
+        response = httpx.request(method, url, json=json, params=params, headers=headers,
+                                 timeout=settings.CHANNELS_HTTP_TIMEOUT)
     except httpx.HTTPError as exc:  # connect/read timeouts, refused connections...
         raise DeliveryError(f"{url}: {exc.__class__.__name__}: {exc}", retryable=True) from exc
     try:
@@ -167,3 +177,46 @@ def chatwoot_return_to_bot(channel: Channel, external_conversation_id: str) -> N
         json={"status": "pending"},
         headers={"api_access_token": token},
     )
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    ok: bool
+    detail: str
+
+
+def check_connection(channel: Channel) -> ChannelHealth:
+    """Ask the provider whether the channel's credentials work and the number/instance is
+    connected. Never raises for a provider's answer: the answer is the result."""
+    kind = channel.kind
+    try:
+        if kind == ChannelKind.WHATSAPP:
+            (phone_number_id,) = _required(channel, "phone_number_id")
+            data = _get(graph_url(channel, phone_number_id), headers={"Authorization": f"Bearer {_meta_token(channel)}"},
+                        params={"fields": "display_phone_number,verified_name,quality_rating"})
+            return ChannelHealth(True, f"{data.get('verified_name', '')} {data.get('display_phone_number', '')}"
+                                       f" (quality {data.get('quality_rating', 'unknown')})".strip())
+        if kind in (ChannelKind.MESSENGER, ChannelKind.INSTAGRAM):
+            account = _required(channel, "page_id" if kind == ChannelKind.MESSENGER else "ig_account_id")[0]
+            data = _get(graph_url(channel, account), headers={"Authorization": f"Bearer {_meta_token(channel)}"},
+                        params={"fields": "name"})
+            return ChannelHealth(True, str(data.get("name", account)))
+        if kind == ChannelKind.CHATWOOT:
+            base_url, account_id, token = _required(channel, "base_url", "account_id", "api_access_token")
+            data = _get(f"{base_url.rstrip('/')}/api/v1/accounts/{account_id}/inboxes",
+                        headers={"api_access_token": token})
+            return ChannelHealth(True, f"{len(data.get('payload') or [])} inbox(es) reachable")
+        if kind == ChannelKind.EVOLUTION:
+            base_url, instance, apikey = _required(channel, "base_url", "instance", "apikey")
+            data = _get(f"{base_url.rstrip('/')}/instance/connectionState/{instance}", headers={"apikey": apikey})
+            state = str((data.get("instance") or {}).get("state", "unknown"))
+            return ChannelHealth(state == "open", f"instance {instance}: {state}")
+        if kind == ChannelKind.WUZAPI:
+            base_url, token = _required(channel, "base_url", "token")
+            data = _get(f"{base_url.rstrip('/')}/session/status", headers={"Token": token})
+            inner = data.get("data") if isinstance(data.get("data"), dict) else data
+            connected = bool(inner.get("Connected")) and bool(inner.get("LoggedIn"))
+            return ChannelHealth(connected, "connected and logged in" if connected else "not connected")
+        return ChannelHealth(True, "no provider to check")
+    except (DeliveryError, ChannelMisconfigured) as exc:
+        return ChannelHealth(False, exc.message)

@@ -146,6 +146,17 @@ def get_channel(channel_id: int, *, kind: str | None = None) -> Channel:
     return channel
 
 
+def check_channel(channel_id: int) -> outbound.ChannelHealth:
+    """Whether the channel's credentials work and its number/instance is connected (one
+    provider call, with a timeout). Raises ``ChannelNotFound``."""
+    channel = Channel.objects.filter(pk=channel_id).first()
+    if channel is None:
+        raise ChannelNotFound(f"No channel {channel_id} here.")
+    health = outbound.check_connection(channel)
+    logger.info("channels.channel.checked", extra={"channel_id": channel.pk, "ok": health.ok})
+    return health
+
+
 def webhook_path(channel: Channel) -> str:
     if channel.kind in META_ROUTE_KEYS:
         return "/webhooks/meta/"

@@ -16,3 +16,9 @@ class QueuedMessageSerializer(serializers.Serializer):
     conversation_id = serializers.IntegerField()
     status = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+class ChannelStatusSerializer(serializers.Serializer):
+    channel_id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()

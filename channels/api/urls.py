@@ -5,4 +5,5 @@ from channels.api import views
 urlpatterns = [
     path("messages/send", views.SendMessageView.as_view(), name="messages-send"),
     path("events/stream", views.EventStreamView.as_view(), name="events-stream"),
+    path("channels/<int:channel_id>/status", views.ChannelStatusView.as_view(), name="channel-status"),
 ]

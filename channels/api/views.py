@@ -14,7 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels import events, services
-from channels.api.serializers import QueuedMessageSerializer, SendMessageSerializer
+from channels.api.serializers import (
+    ChannelStatusSerializer,
+    QueuedMessageSerializer,
+    SendMessageSerializer,
+)
 from tenants.api.permissions import HasScope, StoreOnly
 
 
@@ -65,3 +69,17 @@ class EventStreamView(APIView):
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
         return response
+
+
+class ChannelStatusView(APIView):
+    """Whether a channel's credentials work and its number/instance is connected."""
+
+    required_scope = "read"
+    read_scope_can_list = True
+    permission_classes = [IsAuthenticated, StoreOnly, HasScope]
+
+    @extend_schema(responses={200: ChannelStatusSerializer})
+    def get(self, request, channel_id: int):
+        health = services.check_channel(channel_id)
+        return Response(ChannelStatusSerializer({"channel_id": channel_id, "ok": health.ok,
+                                                 "detail": health.detail}).data)

@@ -63,6 +63,26 @@ class FakeProviderServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self):
+                with owner._lock:
+                    owner.requests.append(
+                        Recorded("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None)
+                    )
+                    failure = owner.failures.pop(0) if owner.failures else None
+                if failure is not None:
+                    self._answer(*failure)
+                elif re.match(r"/v[\d.]+/\d+\?", self.path):
+                    self._answer(200, {"verified_name": "Loja Demo", "display_phone_number": "+55 11 4000-0000",
+                                       "quality_rating": "GREEN", "id": self.path.split("/")[2].split("?")[0]})
+                elif re.fullmatch(r"/api/v1/accounts/\d+/inboxes", self.path):
+                    self._answer(200, {"payload": [{"id": 17, "name": "Example Store"}]})
+                elif self.path.startswith("/instance/connectionState/"):
+                    self._answer(200, {"instance": {"instanceName": self.path.rsplit("/", 1)[1], "state": "open"}})
+                elif self.path == "/session/status":
+                    self._answer(200, {"code": 200, "success": True, "data": {"Connected": True, "LoggedIn": True}})
+                else:
+                    self._answer(404, {"error": {"message": f"no route {self.path}", "code": 404}})
+
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = json.loads(raw) if raw else None
