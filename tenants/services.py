@@ -107,7 +107,7 @@ def provision_store(
     if not name or not name.strip():
         raise InvalidSlug("A store needs a name.", field="name")
     if not owner_email or "@" not in owner_email:
-        raise InvalidSlug(f"'{owner_email}' is not an e-mail address.", field="admin_email")
+        raise InvalidSlug(f"'{owner_email}' is not an e-mail address.", field="owner_email")
     _ensure_free(slug, schema_name, domain)
 
     try:
