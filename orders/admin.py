@@ -4,6 +4,7 @@ Also adds the lead's orders to the lead page (orders may import leads, not the r
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from catalog.errors import CatalogError
 from leads.admin import LeadAdmin
@@ -182,6 +183,29 @@ class OrderAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are created through the service (stock, numbers, history)
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Write only what staff edited: a full save() would write back the status the
+        # form was loaded with, undoing a payment webhook that landed meanwhile.
+        if form.changed_data:
+            Order.objects.filter(pk=obj.pk).update(
+                **{name: getattr(obj, name) for name in form.changed_data},
+                updated_at=timezone.now(),
+            )
+        current = Order.objects.get(pk=obj.pk)
+        if current.status == Status.PAID and current.carrier and current.tracking_code:
+            # Entering the shipping details of a paid order is its shipping confirmation.
+            try:
+                services.ship_order(
+                    obj.pk,
+                    tracking_code=current.tracking_code,
+                    carrier=current.carrier,
+                    by=f"staff:{request.user.get_username()}",
+                )
+            except OrderError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, f"Order {current.number} shipped.")
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -164,3 +164,59 @@ def test_an_order_of_one_store_is_invisible_and_unpayable_from_another(
         )
         assert outcome.outcome == "order_not_found"
     assert Order.objects.get(pk=order.pk).status == "pending_payment"
+
+
+def _inline_management(prefix: str, pks: list[int]) -> dict[str, str]:
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(pks)),
+        f"{prefix}-INITIAL_FORMS": str(len(pks)),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    data.update({f"{prefix}-{i}-id": str(pk) for i, pk in enumerate(pks)})
+    return data
+
+
+def test_saving_shipping_details_of_a_paid_order_ships_it(
+    client, store, lead, make_product
+):
+    order = services.create_order(lead.pk, [(make_product().pk, 1)], "whatsapp")
+    services.start_payment(order.pk)
+    services.mark_paid(order.pk, by="gateway:manual")
+    _login(client)
+
+    response = client.post(
+        f"/admin/orders/order/{order.pk}/change/",
+        {
+            "shipping_address": '{"city": "Recife"}',
+            "notes": "fragile",
+            "carrier": "Correios",
+            "tracking_code": "BR987654321BR",
+            **_inline_management(
+                "items", list(order.items.values_list("pk", flat=True))
+            ),
+            **_inline_management(
+                "transitions", list(order.transitions.values_list("pk", flat=True))
+            ),
+        },
+        HTTP_HOST=HOST,
+    )
+
+    errors = response.context and [
+        response.context["adminform"].form.errors,
+        *[f.formset.errors for f in response.context["inline_admin_formsets"]],
+        [
+            f.formset.non_form_errors()
+            for f in response.context["inline_admin_formsets"]
+        ],
+    ]
+    assert response.status_code == 302, errors
+    with tenant_context(store):
+        order.refresh_from_db()
+        assert (order.status, order.carrier, order.tracking_code) == (
+            "shipped",
+            "Correios",
+            "BR987654321BR",
+        )
+        assert order.shipping_address == {"city": "Recife"} and order.notes == "fragile"
+        assert order.transitions.last().by == f"staff:{STORE_A['owner_email']}"
