@@ -144,12 +144,12 @@ def agent_for_turn(agent_id: int | None) -> Agent:
         if not agent.is_active:
             raise NoActiveAgent(f"Agent {agent.name!r} is not active.", field="agent_id")
         return agent
+    agent = Agent.objects.filter(is_active=True).order_by("-is_default", "name").first()
+    if agent is not None:
+        return agent
     if not Agent.objects.exists():
         return ensure_default_agent()
-    agent = Agent.objects.filter(is_active=True).order_by("-is_default", "name").first()
-    if agent is None:
-        raise NoActiveAgent("The store has no active agent.")
-    return agent
+    raise NoActiveAgent("The store has no active agent.")
 
 
 # --- providers --------------------------------------------------------------------------

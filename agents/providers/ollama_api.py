@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from agents.errors import ProviderRejected
@@ -34,17 +35,30 @@ def _as_dict(arguments: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+_clients: dict[tuple[str, float], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(host: str, timeout: float):
+    """One client per host and timeout in the process (connections stay alive)."""
+    client = _clients.get((host, timeout))
+    if client is None:
+        import ollama
+
+        with _clients_lock:
+            client = _clients.setdefault((host, timeout), ollama.Client(host=host, timeout=timeout))
+    return client
+
+
 class OllamaProvider:
     name = "ollama"
 
     def __init__(self, *, host: str, model: str, timeout: float = 60.0, max_retries: int = 2, backoff: float = 0.5):
-        import ollama
-
         self.model = model
         self.host = host
         self.max_retries = max_retries
         self.backoff = backoff
-        self._client = ollama.Client(host=host, timeout=timeout)
+        self._client = _client(host, timeout)
 
     @staticmethod
     def _retryable(exc: Exception) -> float | None:

@@ -7,6 +7,7 @@ endpoints of Anthropic, Google and Mistral: only the base URL, key and model dif
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,27 @@ def to_wire(message: ChatMessage) -> dict[str, Any]:
     return wire
 
 
+_clients: dict[tuple[str, str, float], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(base_url: str, api_key: str, timeout: float):
+    """One client per endpoint, key and timeout in the process: building one loads TLS
+    certificates (~100 ms) and sharing it keeps connections alive between turns."""
+    key = (base_url, api_key, timeout)
+    client = _clients.get(key)
+    if client is None:
+        from openai import OpenAI
+
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                # Retries are ours (same policy and logs for every provider), not the client's.
+                client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+                _clients[key] = client
+    return client
+
+
 class OpenAICompatibleProvider:
     name = "openai"
 
@@ -47,14 +69,11 @@ class OpenAICompatibleProvider:
         max_retries: int = 2,
         backoff: float = 0.5,
     ):
-        from openai import OpenAI
-
         self.model = model
         self.base_url = base_url
         self.max_retries = max_retries
         self.backoff = backoff
-        # Retries are ours (same policy and logs for every provider), not the client's.
-        self._client = OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
+        self._client = _client(base_url, api_key, timeout)
 
     @staticmethod
     def _retryable(exc: Exception) -> float | None:

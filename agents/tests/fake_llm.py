@@ -77,6 +77,8 @@ class FakeLLMServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
+
             def log_message(self, *args):
                 pass
 

