@@ -284,8 +284,23 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
         ctx=tools.ToolContext(agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run),
     )
 
+    try:
+        yield from _turn_body(turn, request, question, started, stream=stream)
+    except Exception as exc:  # recorded on the run, then re-raised as is
+        AgentRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now(),
+            duration_ms=_ms(started),
+        )
+        raise
+
+
+def _turn_body(
+    turn: _Turn, request: TurnRequest, question: str, started: float, *, stream: bool
+) -> Iterator[TurnEvent]:
+    agent, facts = turn.agent, turn.facts
+
     def done(reply: str, rounds: int = 0) -> TurnEvent:
-        return TurnEvent("done", {"run_id": run.pk}, result=_finish(turn, reply, started, rounds))
+        return TurnEvent("done", {"run_id": turn.run.pk}, result=_finish(turn, reply, started, rounds))
 
     keyword = _handoff_keyword(agent, question)
     if keyword:

@@ -85,3 +85,18 @@ def test_the_demo_agent_is_created_once(store):
     assert first.pk == again.pk
     assert (first.name, first.is_default, first.provider) == ("Sales", True, "offline")
     assert Agent.objects.count() == 1
+
+
+def test_staff_replace_a_secret_without_seeing_the_old_one(staff):
+    credential = vault.set_credential("llm", "openai", "sk-old-secret-0001")
+
+    blank = staff.post(f"/admin/agents/credential/{credential.pk}/change/",
+                       {"category": "llm", "name": "openai", "secret": ""}, HTTP_HOST=HOST)
+    assert blank.status_code == 302
+    assert vault.get_credential("llm", "openai") == "sk-old-secret-0001"
+
+    replaced = staff.post(f"/admin/agents/credential/{credential.pk}/change/",
+                          {"category": "llm", "name": "openai", "secret": "sk-new-secret-0002"}, HTTP_HOST=HOST)
+    assert replaced.status_code == 302
+    assert vault.get_credential("llm", "openai") == "sk-new-secret-0002"
+    assert Credential.objects.count() == 1
