@@ -290,7 +290,6 @@ def test_the_manual_gateway_waits_for_staff(lead, make_product):
         services.mark_paid(order.pk, by="staff:ana")
 
 
-@pytest.mark.urls("orders.tests.urls")
 def test_the_webhook_endpoint_answers_200_for_a_valid_and_401_for_a_forged_delivery(
     client, pending_order
 ):
