@@ -50,6 +50,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from agents.models import TokenUsage
+from analytics.errors import InvalidRange
 from channels.models import Conversation, Direction, Message, MessageStatus
 from leads.models import Lead, Stage
 from orders.models import Order, Status
@@ -133,22 +134,11 @@ class Dashboard:
     days: tuple[DayFigures, ...]
 
 
-class InvalidRange(ValueError):
-    """``end`` before ``start``, or a range longer than ``MAX_DAYS``."""
-
-    code = "invalid_range"
-
-    def __init__(self, message: str, field: str = "end"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 def check_range(start: date, end: date) -> None:
     if end < start:
-        raise InvalidRange("The end is before the start.")
+        raise InvalidRange("The end is before the start.", field="end")
     if (end - start).days + 1 > MAX_DAYS:
-        raise InvalidRange(f"A range covers at most {MAX_DAYS} days.")
+        raise InvalidRange(f"A range covers at most {MAX_DAYS} days.", field="end")
 
 
 def _rate(part: int, whole: int) -> float:

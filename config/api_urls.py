@@ -5,4 +5,5 @@ from django.urls import include, path
 store_api = [
     path("", include("tenants.api.urls")),
     path("", include("channels.api.urls")),
+    path("", include("analytics.api.urls")),
 ]

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django_tenants.utils import tenant_context
 
+from analytics.errors import InvalidRange
 from analytics.selectors import (
     DayFigures,
-    InvalidRange,
     Outcomes,
     StageFigures,
     StatusFigures,
