@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 
 from catalog.errors import ProductNotFound, StoreRequired
-from catalog.models import Product, StoreProfile
+from catalog.models import Category, Product, StoreProfile
 
 
 def _require_store() -> None:
@@ -112,3 +112,16 @@ def get_product_detail(product_id: int) -> ProductDetail:
         parent_id=product.parent_id,
         variants=variants,
     )
+
+
+def category_ids_with_descendants(category_id: int) -> list[int]:
+    """The category's id and those of every category under it (any depth), parent first."""
+    ids, frontier = [category_id], [category_id]
+    while frontier:
+        frontier = [
+            pk
+            for pk in Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+            if pk not in ids
+        ]
+        ids.extend(frontier)
+    return ids

@@ -6,4 +6,5 @@ store_api = [
     path("", include("tenants.api.urls")),
     path("", include("channels.api.urls")),
     path("", include("analytics.api.urls")),
+    path("", include("catalog.api.urls")),
 ]
