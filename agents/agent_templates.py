@@ -30,7 +30,10 @@ TEMPLATES: dict[str, AgentTemplate] = {
             name="Sales",
             role="sales",
             temperature=Decimal("0.70"),
-            tools=("search_products", "get_product", "search_knowledge", "capture_lead", "create_order", "handoff"),
+            tools=(
+                "search_products", "get_product", "search_knowledge", "capture_lead", "create_order",
+                "get_order_status", "handoff",
+            ),
             system_prompt=(
                 "You are the store's sales assistant. Help the customer find the right product: "
                 "search the catalog, give name, price and whether it is in stock, ask for the size "
@@ -44,7 +47,7 @@ TEMPLATES: dict[str, AgentTemplate] = {
             name="Support",
             role="support",
             temperature=Decimal("0.50"),
-            tools=("search_knowledge", "handoff"),
+            tools=("search_knowledge", "get_order_status", "handoff"),
             system_prompt=(
                 "You are the store's support assistant. Answer questions about orders, shipping, "
                 "returns and products from the knowledge base: search it, quote what applies and "

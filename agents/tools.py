@@ -264,6 +264,36 @@ def _create_order(ctx: ToolContext, args: dict[str, Any], call_id: str) -> dict[
     return data
 
 
+def _get_order_status(ctx: ToolContext, args: dict[str, Any], call_id: str) -> dict[str, Any]:
+    from orders.models import Order
+
+    if ctx.lead_id is None:
+        raise ToolFailed("No customer is identified in this conversation, so no order can be looked up.")
+    # Only the customer's own orders: a number from another customer finds nothing.
+    orders = Order.objects.filter(lead_id=ctx.lead_id).prefetch_related("items").order_by("-created_at", "-pk")
+    if args.get("order_number"):
+        orders = orders.filter(number=str(args["order_number"]).strip().lstrip("#"))
+    found = list(orders[:3])
+    if not found:
+        raise ToolFailed("No order of this customer matches; ask for the order number.")
+    return {
+        "orders": [
+            {
+                "order_number": o.number,
+                "status": o.status,
+                "created_at": f"{o.created_at:%Y-%m-%d}",
+                "total": _money(o.total),
+                "currency": o.currency,
+                "items": [f"{i.quantity}× {i.name}" for i in o.items.all()],
+                "payment_url": o.payment_url or None,
+                "carrier": o.carrier or None,
+                "tracking_code": o.tracking_code or None,
+            }
+            for o in found
+        ]
+    }
+
+
 # --- handoff ----------------------------------------------------------------------------
 
 
@@ -375,6 +405,17 @@ _TOOLS = [
         },
         _create_order,
         writes=True,
+    ),
+    Tool(
+        "get_order_status",
+        "The customer's orders (latest first, or the one with this number): status, total, "
+        "items, payment link, carrier and tracking code.",
+        {
+            "type": "object",
+            "properties": {"order_number": {"type": "string", "maxLength": 20}},
+            "additionalProperties": False,
+        },
+        _get_order_status,
     ),
     Tool(
         "handoff",

@@ -24,7 +24,8 @@ def test_the_agent_searches_the_catalog_then_answers(llm_agent, fake_llm, produc
     assert fake_llm.headers[0]["authorization"] == "Bearer sk-test-1234567890"
     assert first["model"] == "gpt-4o-mini" and first["temperature"] == 0.7
     assert [t["function"]["name"] for t in first["tools"]] == [
-        "search_products", "get_product", "search_knowledge", "capture_lead", "create_order", "handoff",
+        "search_products", "get_product", "search_knowledge", "capture_lead", "create_order", "get_order_status",
+        "handoff",
     ]
     assert first["messages"][0]["role"] == "system"
     assert "Store information:" in first["messages"][0]["content"]

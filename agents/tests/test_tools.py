@@ -38,7 +38,7 @@ def test_a_disabled_tool_cannot_be_called(store, products):
 
     outcome = tools.execute(_ctx(agent), "search_products", {"query": "collant"}, "c1")
 
-    assert outcome.result == {"error": "There is no tool 'search_products'. Available: search_knowledge, handoff."}
+    assert outcome.result == {"error": "There is no tool 'search_products'. Available: search_knowledge, get_order_status, handoff."}
 
 
 def test_knowledge_search_reads_only_the_agents_collections(store, policies):
@@ -62,3 +62,24 @@ def test_an_out_of_stock_order_is_explained_to_the_model(store, products, lead):
     outcome = tools.execute(_ctx(agent, lead), "create_order", {"items": items}, "c1")
 
     assert outcome.result == {"error": "Only 7 unit(s) of COL-ML in stock; 8 requested.", "code": "out_of_stock"}
+
+
+def test_order_status_shows_only_the_customers_own_orders(store, products, lead):
+    from leads import services as leads
+    from orders import services as orders
+
+    mine = orders.create_order(lead.pk, [(products["meia"].pk, 1)], "whatsapp")
+    stranger = leads.ensure_lead("email", "outro@example.com")
+    theirs = orders.create_order(stranger.pk, [(products["collant"].pk, 1)], "whatsapp")
+    agent = services.create_agent_from_template("support")
+    ctx = _ctx(agent, lead)
+
+    latest = tools.execute(ctx, "get_order_status", {}, "c1")
+    other = tools.execute(ctx, "get_order_status", {"order_number": theirs.number}, "c2")
+
+    assert [o["order_number"] for o in latest.result["orders"]] == [mine.number]
+    assert latest.result["orders"][0] | {"created_at": None} == {
+        "order_number": mine.number, "status": "draft", "created_at": None, "total": "39.90", "currency": "BRL",
+        "items": ["1× Meia-calça Ballet com Pé"], "payment_url": None, "carrier": None, "tracking_code": None,
+    }
+    assert other.result == {"error": "No order of this customer matches; ask for the order number."}
