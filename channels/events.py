@@ -46,6 +46,27 @@ def _client() -> redis.Redis:
     return _redis
 
 
+# schema -> (read at, [(subscription id, events)]): the webhook fast path should not query
+# subscriptions on every message. Saving or deleting one forgets this process's copy at
+# once (``forget_subscriptions``); other processes see the change within the TTL.
+_SUBSCRIPTIONS_TTL = 10.0
+_subscription_cache: dict[str, tuple[float, list[tuple[int, list[str]]]]] = {}
+
+
+def _subscriptions(schema: str) -> list[tuple[int, list[str]]]:
+    cached = _subscription_cache.get(schema)
+    if cached is not None and time.monotonic() - cached[0] < _SUBSCRIPTIONS_TTL:
+        return cached[1]
+    rows = [(pk, list(events or [])) for pk, events in
+            WebhookSubscription.objects.filter(active=True).values_list("pk", "events")]
+    _subscription_cache[schema] = (time.monotonic(), rows)
+    return rows
+
+
+def forget_subscriptions(**kwargs) -> None:
+    _subscription_cache.clear()
+
+
 def stream_name(schema_name: str) -> str:
     return f"atendo:events:{schema_name}"
 
@@ -61,9 +82,11 @@ def emit(event: str, data: dict[str, Any]) -> str:
     event_id = uuid.uuid4().hex
     payload = {"id": event_id, "event": event, "created_at": timezone.now().isoformat(), "data": data}
     schema = connection.schema_name
+    listening = [pk for pk, names in _subscriptions(schema) if event in names]
     deliveries = [
         WebhookDelivery.objects.create(subscription=subscription, event_id=event_id, event=event, payload=payload)
-        for subscription in WebhookSubscription.objects.filter(active=True, events__contains=[event])
+        # Re-read: the cached list only says whether to look (it may be seconds old).
+        for subscription in (WebhookSubscription.objects.filter(pk__in=listening, active=True) if listening else ())
     ]
 
     def after_commit() -> None:

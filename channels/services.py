@@ -178,12 +178,12 @@ def webhook_url(channel: Channel, *, store_host: str, platform_host: str, scheme
 
 
 def record_event(channel: Channel | None, provider: str, payload: dict) -> InboundEvent:
-    return InboundEvent.objects.create(channel=channel, provider=provider, payload=payload)
-
-
-def mark_event_processed(event: InboundEvent, error: str = "") -> None:
-    InboundEvent.objects.filter(pk=event.pk).update(
-        processed=not error, processed_at=timezone.now(), error=error
+    """Keep a delivery as received. Called at the end of the transaction that processed it,
+    so a stored event is a processed one (a failure rolls both back and the provider
+    retries)."""
+    now = timezone.now()
+    return InboundEvent.objects.create(
+        channel=channel, provider=provider, payload=payload, processed=True, processed_at=now
     )
 
 
@@ -245,14 +245,10 @@ def record_inbound(channel: Channel, message: InboundMessage, *, start_turn: boo
     A duplicate delivery returns the stored message with ``created=False`` and schedules
     nothing, so it is answered once. Fast: database writes only.
     """
-    with transaction.atomic():
+    # No savepoint of its own (the webhook's transaction is enough; each round trip counts
+    # on the fast path); the insert below has one, so a duplicate is caught cleanly.
+    with transaction.atomic(savepoint=False):
         conversation = _ensure_conversation(channel, message)
-        if message.provider_message_id:
-            existing = Message.objects.filter(
-                channel=channel, direction=Direction.IN, provider_message_id=message.provider_message_id
-            ).first()
-            if existing is not None:
-                return Recorded(existing, created=False)
         now = timezone.now()
         try:
             with transaction.atomic():
@@ -272,7 +268,7 @@ def record_inbound(channel: Channel, message: InboundMessage, *, start_turn: boo
                     created_at=now,
                 )
         except IntegrityError:
-            # The same delivery raced us (the provider retried while we were answering).
+            # A redelivery (providers retry; the unique constraint decides, no check-then-act).
             existing = Message.objects.get(
                 channel=channel, direction=Direction.IN, provider_message_id=message.provider_message_id
             )
@@ -931,14 +927,12 @@ def ingest_meta_batch(channel_id: int, batch) -> InboundEvent | None:
         )
         return None
     with transaction.atomic():
-        event = record_event(channel, batch.provider, batch.payload)
         for message in batch.messages:
             if message.provider_message_id and message.contact_id:
                 record_inbound(channel, message)
         for update in batch.statuses:
             apply_status(channel, update)
-        mark_event_processed(event)
-    return event
+        return record_event(channel, batch.provider, batch.payload)
 
 
 def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> InboundEvent:
@@ -946,7 +940,6 @@ def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> InboundEven
     starts a burst; staff replying or being assigned hands the conversation to them (the
     bot stays silent); the conversation going back to ``pending`` returns it to the bot."""
     with transaction.atomic():
-        stored = record_event(channel, "chatwoot", payload)
         if event.action in ("message", "human_message") and event.message is not None:
             recorded = record_inbound(channel, event.message, start_turn=event.action == "message")
             if event.action == "human_message":
@@ -968,22 +961,19 @@ def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> InboundEven
             conversation = conversation_for_external_id(channel, event.external_conversation_id)
             if conversation is not None:
                 return_to_bot(conversation.pk, by="chatwoot", notify_provider=False)
-        mark_event_processed(stored)
-    return stored
+        return record_event(channel, "chatwoot", payload)
 
 
 def ingest_messages(channel: Channel, provider: str, payload: dict,
                     messages: Iterable[InboundMessage], statuses: Iterable[StatusUpdate] = ()) -> InboundEvent:
     """Store a webhook delivery of a per-channel provider (Evolution API, WuzAPI)."""
     with transaction.atomic():
-        stored = record_event(channel, provider, payload)
         for message in messages:
             if message.provider_message_id and message.contact_id:
                 record_inbound(channel, message)
         for update in statuses:
             apply_status(channel, update)
-        mark_event_processed(stored)
-    return stored
+        return record_event(channel, provider, payload)
 
 
 def retry_message(message_id: int) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from channels import events
 from channels.models import EventKind
@@ -35,6 +35,9 @@ def _stock_changed(sender, product_id: int, sku: str, before: int, after: int, *
 
 
 def connect() -> None:
+    for signal in (post_save, post_delete):
+        signal.connect(events.forget_subscriptions, sender="channels.WebhookSubscription",
+                       dispatch_uid=f"channels.forget_subscriptions.{signal is post_save}")
     post_save.connect(_lead_created, sender="leads.Lead", dispatch_uid="channels.lead_created")
     post_save.connect(_order_transition, sender="orders.OrderTransition", dispatch_uid="channels.order_transition")
     try:

@@ -13,6 +13,16 @@ APP_SECRET = fixture("whatsapp/signature_vector.json")["app_secret"]
 PHONE_NUMBER_ID = "1122334455667"  # the fixtures' metadata.phone_number_id
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_subscriptions():
+    """Rolled-back subscriptions must not stay in the process's subscription cache."""
+    from channels import events
+
+    events.forget_subscriptions()
+    yield
+    events.forget_subscriptions()
+
+
 @pytest.fixture
 def meta_settings(settings):
     settings.CHANNELS_META_APP_SECRET = APP_SECRET
