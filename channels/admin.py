@@ -25,6 +25,7 @@ from channels.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from channels.secrets import SECRET_KEYS, secret_hint, store_channel_secret
 
 # The request being rendered, for fields that show URLs of this very host.
 _request: ContextVar[HttpRequest | None] = ContextVar("channels_admin_request", default=None)
@@ -53,10 +54,26 @@ def _rendered_with(request: HttpRequest, view):
         _request.reset(token)
 
 
-class ChannelForm(forms.ModelForm):
+def _secret_field(key: str) -> forms.CharField:
+    return forms.CharField(
+        label=key, required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Stored encrypted in the vault.",
+    )
+
+
+class _ChannelFormBase(forms.ModelForm):
     class Meta:
         model = Channel
         fields = ("kind", "name", "active", "config", "verify_token")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for key in SECRET_KEYS:
+                hint = secret_hint(self.instance, key)
+                if hint:
+                    self.fields[f"secret_{key}"].help_text = f"In the vault: {hint}. Blank keeps it."
 
     def clean(self):
         from tenants import services as tenant_services
@@ -70,6 +87,10 @@ class ChannelForm(forms.ModelForm):
             if route is not None and route.tenant.pk != connection.tenant.pk:
                 raise forms.ValidationError(f"{key} {account} is already connected to another store.")
         return cleaned
+
+
+# Write-only fields, one per secret (declared, so the admin's fieldsets may name them).
+ChannelForm = type("ChannelForm", (_ChannelFormBase,), {f"secret_{key}": _secret_field(key) for key in SECRET_KEYS})
 
 
 @admin.action(description="Check the connection (credentials, number/instance connected)")
@@ -93,13 +114,16 @@ class ChannelAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("kind", "name", "active")}),
         ("Paste into the provider's dashboard", {"fields": ("webhook_url", "verify_token")}),
+        ("Secrets (encrypted in the credentials vault, never shown)", {
+            "fields": tuple(f"secret_{key}" for key in SECRET_KEYS),
+        }),
         ("Provider settings", {
             "fields": ("config",),
             "description": (
-                "JSON. WhatsApp: phone_number_id, access_token, graph_base_url, graph_version. "
-                "Chatwoot: base_url, account_id, api_access_token, webhook_secret, handoff_team_id. "
-                "Evolution API: base_url, instance, apikey. WuzAPI: base_url, token, hmac_key. "
-                "Messenger: page_id; Instagram: ig_account_id (plus access_token). "
+                "JSON. WhatsApp: phone_number_id, graph_base_url, graph_version. "
+                "Chatwoot: base_url, account_id, handoff_team_id. Evolution API: base_url, instance. "
+                "WuzAPI: base_url. Messenger: page_id; Instagram: ig_account_id. "
+                "Secrets go in the fields above (a secret left in this JSON is used, unencrypted). "
                 "Any channel: burst_seconds, burst_max_wait_seconds, reply_spacing_seconds, agent_id."
             ),
         }),
@@ -131,6 +155,10 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        for key in SECRET_KEYS:
+            value = form.cleaned_data.get(f"secret_{key}")
+            if value:
+                store_channel_secret(obj, key, value)
         services.sync_channel_routes(obj)
 
     def delete_model(self, request, obj):

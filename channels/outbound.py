@@ -69,8 +69,17 @@ def _call(method: str, url: str, *, headers: dict[str, str], json: dict[str, Any
     return body if isinstance(body, dict) else {"data": body}
 
 
+def _value(channel: Channel, key: str) -> str:
+    from channels.secrets import SECRET_KEYS, channel_secret
+
+    if key in SECRET_KEYS:
+        return channel_secret(channel, key)
+    value = channel.setting(key)
+    return "" if value is None else str(value)
+
+
 def _required(channel: Channel, *keys: str) -> list[str]:
-    values = [channel.setting(key) for key in keys]
+    values = [_value(channel, key) for key in keys]
     missing = [key for key, value in zip(keys, values, strict=True) if not value]
     if missing:
         raise ChannelMisconfigured(
@@ -86,7 +95,7 @@ def graph_url(channel: Channel, path: str) -> str:
 
 
 def _meta_token(channel: Channel) -> str:
-    token = channel.setting("access_token", settings.CHANNELS_META_ACCESS_TOKEN)
+    token = _value(channel, "access_token") or settings.CHANNELS_META_ACCESS_TOKEN
     if not token:
         raise ChannelMisconfigured(f"Channel {channel.name!r} has no access_token.", field="config")
     return str(token)
@@ -220,3 +229,33 @@ def check_connection(channel: Channel) -> ChannelHealth:
         return ChannelHealth(True, "no provider to check")
     except (DeliveryError, ChannelMisconfigured) as exc:
         return ChannelHealth(False, exc.message)
+
+
+@dataclass(frozen=True)
+class MetaToken:
+    access_token: str
+    expires_in: int | None  # seconds; None for a token that does not expire
+
+
+def exchange_meta_code(*, code: str, redirect_uri: str = "", graph_base_url: str = "",
+                       graph_version: str = "") -> MetaToken:
+    """Embedded signup: trade the OAuth ``code`` for a token, then for a long-lived one.
+    Raises ``DeliveryError`` (the Graph API refused) or ``ChannelMisconfigured``."""
+    app_id, app_secret = settings.CHANNELS_META_APP_ID, settings.CHANNELS_META_APP_SECRET
+    if not app_id or not app_secret:
+        raise ChannelMisconfigured("Set CHANNELS_META_APP_ID and CHANNELS_META_APP_SECRET for embedded signup.")
+    base = (graph_base_url or settings.CHANNELS_META_GRAPH_BASE_URL).rstrip("/")
+    url = f"{base}/{graph_version or settings.CHANNELS_META_GRAPH_VERSION}/oauth/access_token"
+    params = {"client_id": app_id, "client_secret": app_secret, "code": code}
+    if redirect_uri:
+        params["redirect_uri"] = redirect_uri
+    short = _get(url, headers={}, params=params)
+    long_lived = _get(url, headers={}, params={
+        "grant_type": "fb_exchange_token", "client_id": app_id, "client_secret": app_secret,
+        "fb_exchange_token": str(short.get("access_token", "")),
+    })
+    token = str(long_lived.get("access_token") or short.get("access_token") or "")
+    if not token:
+        raise DeliveryError("The Graph API returned no access token.", retryable=False)
+    expires = long_lived.get("expires_in")
+    return MetaToken(access_token=token, expires_in=int(expires) if expires else None)

@@ -146,6 +146,24 @@ def get_channel(channel_id: int, *, kind: str | None = None) -> Channel:
     return channel
 
 
+def complete_meta_signup(channel_id: int, code: str, *, redirect_uri: str = "") -> outbound.MetaToken:
+    """Meta embedded signup: exchange the OAuth code for a long-lived token and keep it in
+    the store's vault as the channel's ``access_token``. Raises ``ChannelNotFound``,
+    ``ChannelMisconfigured``, ``DeliveryError``."""
+    from channels.secrets import store_channel_secret
+
+    channel = Channel.objects.filter(pk=channel_id, kind__in=list(META_ROUTE_KEYS)).first()
+    if channel is None:
+        raise ChannelNotFound(f"No WhatsApp, Messenger or Instagram channel {channel_id} here.")
+    token = outbound.exchange_meta_code(
+        code=code, redirect_uri=redirect_uri,
+        graph_base_url=str(channel.setting("graph_base_url", "")), graph_version=str(channel.setting("graph_version", "")),
+    )
+    store_channel_secret(channel, "access_token", token.access_token)
+    logger.info("channels.meta.signup_completed", extra={"channel_id": channel.pk, "expires_in": token.expires_in})
+    return token
+
+
 def check_channel(channel_id: int) -> outbound.ChannelHealth:
     """Whether the channel's credentials work and its number/instance is connected (one
     provider call, with a timeout). Raises ``ChannelNotFound``."""

@@ -19,6 +19,7 @@ from django_tenants.utils import tenant_context
 from channels import inbound, services
 from channels.errors import ChannelNotFound, InvalidSignature, MalformedPayload
 from channels.models import ChannelKind
+from channels.secrets import channel_secret
 from tenants import services as tenant_services
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def chatwoot_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     if isinstance(channel, HttpResponse):
         return channel
     raw = request.body
-    secret = channel.setting("webhook_secret")
+    secret = channel_secret(channel, "webhook_secret")
     if secret:
         try:
             inbound.verify_chatwoot_signature(
@@ -119,7 +120,7 @@ def evolution_webhook(request: HttpRequest, channel_id: int, event_name: str = "
     except MalformedPayload as exc:
         return _refused(exc, status=400)
     # Evolution signs nothing: the instance's apikey travels in the body (or a header).
-    expected = str(channel.setting("apikey", ""))
+    expected = channel_secret(channel, "apikey")
     given = str(payload.get("apikey") or request.headers.get("apikey") or "")
     if expected and not hmac.compare_digest(expected, given):
         return _refused(InvalidSignature("The Evolution API key does not match this channel."))
@@ -138,7 +139,7 @@ def wuzapi_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     if isinstance(channel, HttpResponse):
         return channel
     raw = request.body
-    hmac_key = channel.setting("hmac_key")
+    hmac_key = channel_secret(channel, "hmac_key")
     if hmac_key:
         try:
             inbound.verify_wuzapi_signature(raw, request.headers.get("x-hmac-signature"), str(hmac_key))
@@ -148,7 +149,7 @@ def wuzapi_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
         data, token = inbound.wuzapi_body(raw, request.content_type or "")
     except MalformedPayload as exc:
         return _refused(exc, status=400)
-    expected = str(channel.setting("token", ""))
+    expected = channel_secret(channel, "token")
     if not hmac_key and expected and not hmac.compare_digest(expected, token):
         return _refused(InvalidSignature("The WuzAPI token does not match this channel."))
     messages, statuses = inbound.parse_wuzapi_event(data)

@@ -265,6 +265,7 @@ SPECTACULAR_SETTINGS = {
 # webhook (X-Hub-Signature-256); the verify token answers the GET handshake (each
 # channel's own verify token is accepted too).
 CHANNELS_META_APP_SECRET = env("CHANNELS_META_APP_SECRET", default="")
+CHANNELS_META_APP_ID = env("CHANNELS_META_APP_ID", default="")  # embedded signup (OAuth code exchange)
 CHANNELS_META_VERIFY_TOKEN = env("CHANNELS_META_VERIFY_TOKEN", default="")
 CHANNELS_META_GRAPH_BASE_URL = env("CHANNELS_META_GRAPH_BASE_URL", default="https://graph.facebook.com")
 CHANNELS_META_GRAPH_VERSION = env("CHANNELS_META_GRAPH_VERSION", default="v24.0")

@@ -22,3 +22,14 @@ class ChannelStatusSerializer(serializers.Serializer):
     channel_id = serializers.IntegerField()
     ok = serializers.BooleanField()
     detail = serializers.CharField()
+
+
+class MetaSignupSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=2000)
+    redirect_uri = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class MetaSignupResultSerializer(serializers.Serializer):
+    channel_id = serializers.IntegerField()
+    connected = serializers.BooleanField()
+    expires_in = serializers.IntegerField(allow_null=True)

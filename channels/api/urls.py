@@ -6,4 +6,5 @@ urlpatterns = [
     path("messages/send", views.SendMessageView.as_view(), name="messages-send"),
     path("events/stream", views.EventStreamView.as_view(), name="events-stream"),
     path("channels/<int:channel_id>/status", views.ChannelStatusView.as_view(), name="channel-status"),
+    path("channels/<int:channel_id>/meta-signup", views.MetaSignupView.as_view(), name="channel-meta-signup"),
 ]

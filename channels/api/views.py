@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from channels import events, services
 from channels.api.serializers import (
     ChannelStatusSerializer,
+    MetaSignupResultSerializer,
+    MetaSignupSerializer,
     QueuedMessageSerializer,
     SendMessageSerializer,
 )
@@ -83,3 +85,21 @@ class ChannelStatusView(APIView):
         health = services.check_channel(channel_id)
         return Response(ChannelStatusSerializer({"channel_id": channel_id, "ok": health.ok,
                                                  "detail": health.detail}).data)
+
+
+class MetaSignupView(APIView):
+    """Meta embedded signup: the OAuth code from the signup popup becomes the channel's
+    long-lived token, kept in the store's vault."""
+
+    required_scope = "app"
+    permission_classes = [IsAuthenticated, StoreOnly, HasScope]
+
+    @extend_schema(request=MetaSignupSerializer, responses={200: MetaSignupResultSerializer})
+    def post(self, request, channel_id: int):
+        payload = MetaSignupSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        token = services.complete_meta_signup(
+            channel_id, payload.validated_data["code"], redirect_uri=payload.validated_data.get("redirect_uri", "")
+        )
+        return Response(MetaSignupResultSerializer({"channel_id": channel_id, "connected": True,
+                                                    "expires_in": token.expires_in}).data)

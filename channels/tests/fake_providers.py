@@ -71,6 +71,15 @@ class FakeProviderServer:
                     failure = owner.failures.pop(0) if owner.failures else None
                 if failure is not None:
                     self._answer(*failure)
+                elif re.match(r"/v[\d.]+/oauth/access_token\?", self.path):
+                    if "grant_type=fb_exchange_token" in self.path:
+                        self._answer(200, {"access_token": "EAAG-long-lived", "token_type": "bearer",
+                                           "expires_in": 5183944})
+                    elif "code=good-code" in self.path:
+                        self._answer(200, {"access_token": "EAAG-short", "token_type": "bearer"})
+                    else:
+                        self._answer(400, {"error": {"message": "Invalid verification code format.",
+                                                     "type": "OAuthException", "code": 100}})
                 elif re.match(r"/v[\d.]+/\d+\?", self.path):
                     self._answer(200, {"verified_name": "Loja Demo", "display_phone_number": "+55 11 4000-0000",
                                        "quality_rating": "GREEN", "id": self.path.split("/")[2].split("?")[0]})

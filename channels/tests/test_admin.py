@@ -50,11 +50,20 @@ def test_a_channel_added_in_the_admin_is_routed(staff, store, meta_settings):
 
     response = staff.post("/admin/channels/channel/add/", {
         "kind": "whatsapp", "name": "WhatsApp loja", "active": "on",
-        "config": '{"phone_number_id": "4440001", "access_token": "t"}', "verify_token": "vt-1",
+        "config": '{"phone_number_id": "4440001"}', "verify_token": "vt-1",
+        "secret_access_token": "EAAG-from-the-admin",
     }, HTTP_HOST=HOST)
     connection.set_tenant(store)
 
     assert response.status_code == 302
+    from channels.models import Channel
+    from channels.secrets import channel_secret
+
+    channel = Channel.objects.get(name="WhatsApp loja")
+    assert channel.config == {"phone_number_id": "4440001"}
+    assert channel_secret(channel, "access_token") == "EAAG-from-the-admin"
+    page = _get(staff, store, f"/admin/channels/channel/{channel.pk}/change/").content.decode()
+    assert "EAAG-from-the-admin" not in page and "In the vault: ••••••••dmin" in page
     route = tenant_services.route_for_provider_account("whatsapp", "4440001")
     assert route.tenant.pk == store.pk
     connection.set_tenant(store)
