@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from agents import services as agents_services
 from agents import vault
 from agents.tests.fake_llm import FakeLLMServer, completion, tool_call
 from channels import services
+from channels.inbound import InboundMessage
 from channels.models import (
     Conversation,
     ConversationStatus,
@@ -19,6 +25,7 @@ from channels.models import (
     Direction,
     Message,
     MessageStatus,
+    TurnStatus,
 )
 from channels.tests.conftest import APP_SECRET, bursts, post_meta
 from channels.tests.fake_providers import FakeProviderServer, fixture
@@ -180,3 +187,87 @@ def test_on_a_worker_a_burst_of_three_is_one_turn_and_one_reply(client, committe
     assert len(provider.requests) == Message.objects.filter(channel=channel, direction=Direction.OUT).count()
     assert len({r.body["text"]["body"] for r in provider.requests}) == len(provider.requests)
     assert all(r.path == f"/v24.0/{WORKER_PHONE_NUMBER_ID}/messages" for r in provider.requests)
+
+
+# --- a worker killed (SIGKILL) in the middle of a turn ------------------------------------
+# Its own workers (a slow agent, a 2-second broker visibility timeout) on their own queue.
+# (Kept in this module: its rolled-back tests make pytest-django create the test database.)
+
+QUEUE = "channels_sigkill_test"
+
+
+def _start_worker(name: str) -> subprocess.Popen:
+    db = settings.DATABASES["default"]
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="channels.tests.sigkill_settings",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
+         "--queues", f"{QUEUE},webhooks", "--hostname", f"{name}@%h", "--loglevel", "WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        env=env,
+    )
+
+
+@pytest.fixture
+def committed_turn(django_db_blocker, django_db_setup):
+    from conftest import STORE_A
+    from leads.models import Lead
+    from tenants.models import Tenant
+
+    provider = FakeProviderServer()
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug=STORE_A["slug"])
+        connection.set_tenant(tenant)
+        leads_before = set(Lead.objects.values_list("pk", flat=True))
+        channel = services.create_channel(kind="whatsapp", name="WhatsApp (SIGKILL test)", config={
+            "phone_number_id": "7770002", "access_token": "EAAG-kill", "graph_base_url": provider.url})
+        message = services.record_inbound(channel, InboundMessage(
+            provider_message_id="wamid.K1", contact_id="5511977776666", text="vocês entregam amanhã?"),
+            start_turn=False).message
+        turn = ConversationTurn.objects.create(
+            conversation_id=message.conversation_id, turn_key=f"{message.conversation_id}:{message.pk}",
+            first_message_id=message.pk, last_message_id=message.pk,
+        )
+        try:
+            yield tenant, channel, turn, provider
+        finally:
+            connection.set_tenant(tenant)
+            services.delete_channel(channel.pk)
+            Lead.objects.exclude(pk__in=leads_before).delete()
+            connection.set_schema_to_public()
+            provider.close()
+
+
+def test_a_worker_killed_mid_turn_still_gives_exactly_one_reply(committed_turn):
+    from channels import tasks
+
+    tenant, _channel, turn, provider = committed_turn
+    first = _start_worker("doomed")
+    second = None
+    try:
+        tasks.run_conversation_turn.apply_async(args=[turn.pk], queue=QUEUE, headers={"_schema_name": tenant.schema_name})
+        running = _wait_for(
+            lambda: ConversationTurn.objects.filter(pk=turn.pk, status=TurnStatus.RUNNING).exists(), 60)
+        assert running, "the first worker never started the turn"
+        first.send_signal(signal.SIGKILL)  # mid-turn: the agent is still thinking
+        first.wait(timeout=10)
+        assert provider.requests == []
+
+        second = _start_worker("rescuer")
+        assert _wait_for(lambda: len(provider.requests) >= 1, 60), "nobody answered after the worker died"
+        time.sleep(3)  # room for a duplicate reply, which must not come
+
+        assert len(provider.requests) == 1
+        assert provider.requests[0].body["text"]["body"] == "Resposta para: vocês entregam amanhã?"
+        turn.refresh_from_db()
+        assert (turn.status, turn.attempts) == (TurnStatus.DONE, 2)
+        assert Message.objects.filter(conversation_id=turn.conversation_id, direction=Direction.OUT).count() == 1
+    finally:
+        for worker in (first, second):
+            if worker is not None and worker.poll() is None:
+                worker.terminate()
+                worker.wait(timeout=30)
