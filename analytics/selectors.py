@@ -2,8 +2,9 @@
 
 ``store_dashboard(start, end)`` runs in the current store's schema (the caller's
 connection, as every store read does) and reads the models of ``channels``, ``orders``,
-``leads`` and ``agents``; nothing imports ``analytics``. Every figure is an aggregate
-query (seven in all); Python only shapes a handful of result rows.
+``leads`` and ``agents``; nothing imports ``analytics``. Every figure comes from aggregate
+queries (four in all; the messages are read in one pass); Python only shapes a handful of
+result rows.
 
 Definitions (what a caller may rely on):
 
@@ -13,7 +14,7 @@ Definitions (what a caller may rely on):
   Per day: conversations with a message that day.
 - **Messages in/out**: messages created in the range, by direction.
 - **First response time**: per conversation, from its first inbound message in the range
-  to the first outbound message at or after it that did not fail (an answer may come
+  to the first outbound message at or after it that did not fail (looked for until a day
   after ``end``); the median over the conversations that got one (``percentile_cont``).
   ``unanswered`` counts conversations with an inbound message in the range and no such
   reply.
@@ -45,11 +46,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Count, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from agents.models import TokenUsage
+from agents.models import Agent, TokenUsage
 from analytics.errors import InvalidRange
 from channels.models import Conversation, Direction, Message, MessageStatus
 from leads.models import Lead, Stage
@@ -151,6 +152,29 @@ def _fetch(sql: str, params: dict) -> list[tuple]:
         return cursor.fetchall()
 
 
+# The message statement's CTEs carry no statistics: the planner guesses 200 conversations
+# where there are thousands, and picks an index lookup per conversation and a sort-based
+# grouping that spills. Hash joins and in-memory hash aggregates are what it needs; these
+# settings are set for this statement only (set_config(..., is_local) in a transaction, and
+# put back afterwards for a caller already inside one).
+PLANNER_SETTINGS = {"work_mem": "32MB", "enable_nestloop": "off"}
+
+
+def _fetch_with_planner_settings(sql: str, params: dict) -> list[tuple]:
+    names, values = list(PLANNER_SETTINGS), list(PLANNER_SETTINGS.values())
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting(%s), current_setting(%s), set_config(%s, %s, true), set_config(%s, %s, true)",
+            [*names, names[0], values[0], names[1], values[1]],
+        )
+        before = cursor.fetchone()[:2]
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        cursor.execute("SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+                       [names[0], before[0], names[1], before[1]])
+    return rows
+
+
 def store_dashboard(start: date, end: date) -> Dashboard:
     """The current store's figures from ``start`` to ``end``, both days included.
 
@@ -162,7 +186,8 @@ def store_dashboard(start: date, end: date) -> Dashboard:
     since = datetime.combine(start, time.min, tzinfo=zone)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
     params = {
-        "since": since, "until": until, "start": start, "end": end, "tz": str(zone),
+        "since": since, "until": until, "reply_until": until + timedelta(days=1),
+        "start": start, "end": end, "tz": str(zone),
         "in": Direction.IN.value, "out": Direction.OUT.value, "failed": MessageStatus.FAILED.value,
         "paid": [s.value for s in PAID_STATUSES], "open": [s.value for s in OPEN_STATUSES],
         "dropped": [s.value for s in DROPPED_STATUSES],
@@ -173,62 +198,46 @@ def store_dashboard(start: date, end: date) -> Dashboard:
         "order": Order._meta.db_table, "lead": Lead._meta.db_table,
     }
 
-    conversations = _conversation_figures(tables, params)
-    first_response = _first_response(tables, params)
-    days = _days(tables, params)
-
+    figures = _message_figures(tables, params)
     leads = dict(
         Lead.objects.filter(created_at__gte=since, created_at__lt=until)
         .values_list("stage").annotate(n=Count("id")).order_by()
     )
+    created = Q(created_at__gte=since, created_at__lt=until)
+    sold = Q(paid_at__gte=since, paid_at__lt=until, status__in=PAID_STATUSES)
     by_status = {
         row["status"]: row
-        for row in Order.objects.filter(created_at__gte=since, created_at__lt=until)
-        .values("status").annotate(n=Count("id"), total=Sum("total")).order_by()
+        for row in Order.objects.filter(created | sold).values("status").annotate(
+            n=Count("id", filter=created), amount=Sum("total", filter=created),
+            sold=Count("id", filter=sold), revenue=Sum("total", filter=sold),
+        ).order_by()
     }
-    sold = Order.objects.filter(paid_at__gte=since, paid_at__lt=until, status__in=PAID_STATUSES).aggregate(
-        n=Count("id"), revenue=Sum("total")
-    )
-    usage = tuple(
-        UsageFigures(
-            agent_id=row["agent_id"], agent=row["agent__name"] or "", provider=row["provider"],
-            model=row["model"], calls=row["calls"], prompt_tokens=row["prompt"] or 0,
-            completion_tokens=row["completion"] or 0, cost=row["cost"] or Decimal(0),
-        )
-        for row in TokenUsage.objects.filter(at__gte=since, at__lt=until)
-        .values("agent_id", "agent__name", "provider", "model")
-        .annotate(calls=Count("id"), prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"),
-                  cost=Sum("cost"))
-        .order_by("-cost", "agent__name", "provider", "model")
-    )
+    usage = _usage(since, until)
 
-    total = conversations["conversations"]
-    outcomes = Outcomes(**{name: conversations[name] for name in OUTCOMES})
+    total = figures["conversations"]
+    outcomes = Outcomes(**{name: figures[name] for name in OUTCOMES})
     return Dashboard(
         start=start,
         end=end,
         timezone=str(zone),
         conversations=total,
-        messages_in=conversations["messages_in"],
-        messages_out=conversations["messages_out"],
-        first_response_median_seconds=first_response["median"],
-        answered=first_response["answered"],
-        unanswered=first_response["unanswered"],
-        handoffs=conversations["handoffs"],
-        handoff_rate=_rate(conversations["handed_off"], total),
+        messages_in=figures["messages_in"],
+        messages_out=figures["messages_out"],
+        first_response_median_seconds=figures["median"],
+        answered=figures["answered"],
+        unanswered=figures["unanswered"],
+        handoffs=figures["handoffs"],
+        handoff_rate=_rate(figures["handed_off"], total),
         new_leads=sum(leads.values()),
         leads_by_stage=tuple(StageFigures(stage, leads.get(stage, 0)) for stage in Stage.values),
         orders=sum(row["n"] for row in by_status.values()),
         orders_by_status=tuple(
-            StatusFigures(
-                status,
-                by_status[status]["n"] if status in by_status else 0,
-                by_status[status]["total"] if status in by_status else Decimal(0),
-            )
+            StatusFigures(status, row["n"], row["amount"] or Decimal(0))
             for status in Status.values
+            for row in [by_status.get(status, {"n": 0, "amount": None})]
         ),
-        paid_orders=sold["n"],
-        revenue=sold["revenue"] or Decimal(0),
+        paid_orders=sum(row["sold"] for row in by_status.values()),
+        revenue=sum((row["revenue"] or Decimal(0) for row in by_status.values()), Decimal(0)),
         converted_conversations=outcomes.sale,
         conversion_rate=_rate(outcomes.sale, total),
         outcomes=outcomes,
@@ -236,20 +245,41 @@ def store_dashboard(start: date, end: date) -> Dashboard:
         completion_tokens=sum(u.completion_tokens for u in usage),
         cost=sum((u.cost for u in usage), Decimal(0)),
         usage=usage,
-        days=days,
+        days=figures["days"],
     )
 
 
-def _conversation_figures(tables: dict, params: dict) -> dict:
-    """Conversations, messages, handoffs and outcomes in one pass over the range's messages."""
+def _message_figures(tables: dict, params: dict) -> dict:
+    """Everything that comes from messages, in one statement and one pass over the range's
+    messages: they are grouped by (conversation, day) once, and the conversation figures,
+    the per-day series and the first-response wait are all read from that small set.
+
+    The reply to a conversation's first inbound message is looked for among outbound
+    messages up to a day after the range (a hash join, not a lookup per conversation)."""
     sql = f"""
-        WITH active AS (
+        WITH by_day AS (
             SELECT conversation_id,
+                   (created_at AT TIME ZONE %(tz)s)::date AS day,
                    count(*) FILTER (WHERE direction = %(in)s) AS n_in,
-                   count(*) FILTER (WHERE direction = %(out)s) AS n_out
+                   count(*) FILTER (WHERE direction = %(out)s) AS n_out,
+                   min(created_at) FILTER (WHERE direction = %(in)s) AS first_in
               FROM {tables["message"]}
              WHERE created_at >= %(since)s AND created_at < %(until)s
-             GROUP BY conversation_id
+             GROUP BY 1, 2
+        ),
+        active AS (
+            SELECT conversation_id, sum(n_in) AS n_in, sum(n_out) AS n_out, min(first_in) AS first_in
+              FROM by_day
+             GROUP BY 1
+        ),
+        replies AS (
+            SELECT a.conversation_id, extract(epoch FROM min(m.created_at) - a.first_in) AS seconds
+              FROM active a
+              JOIN {tables["message"]} m ON m.conversation_id = a.conversation_id
+             WHERE m.direction = %(out)s AND m.status <> %(failed)s
+               AND m.created_at >= %(since)s AND m.created_at < %(reply_until)s
+               AND m.created_at >= a.first_in
+             GROUP BY a.conversation_id, a.first_in
         ),
         lead_orders AS (
             SELECT lead_id,
@@ -264,7 +294,7 @@ def _conversation_figures(tables: dict, params: dict) -> dict:
              GROUP BY lead_id
         ),
         classified AS (
-            SELECT a.n_in, a.n_out,
+            SELECT a.n_in, a.n_out, a.first_in,
                    c.handoff_at >= %(since)s AND c.handoff_at < %(until)s AS handed_off,
                    CASE WHEN lo.sold THEN 'sale'
                         WHEN l.stage = %(lost)s OR (lo.dropped AND NOT lo.open) THEN 'lost'
@@ -274,6 +304,31 @@ def _conversation_figures(tables: dict, params: dict) -> dict:
               JOIN {tables["conversation"]} c ON c.id = a.conversation_id
               LEFT JOIN {tables["lead"]} l ON l.id = c.lead_id
               LEFT JOIN lead_orders lo ON lo.lead_id = c.lead_id
+        ),
+        handoffs AS (
+            SELECT (handoff_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS handoffs
+              FROM {tables["conversation"]}
+             WHERE handoff_at >= %(since)s AND handoff_at < %(until)s
+             GROUP BY 1
+        ),
+        revenue AS (
+            SELECT (paid_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS revenue
+              FROM {tables["order"]}
+             WHERE paid_at >= %(since)s AND paid_at < %(until)s AND status = ANY(%(paid)s)
+             GROUP BY 1
+        ),
+        messages AS (
+            SELECT day, count(*) AS conversations, sum(n_in + n_out) AS messages
+              FROM by_day
+             GROUP BY 1
+        ),
+        days AS (
+            SELECT d.day, coalesce(m.conversations, 0) AS conversations, coalesce(m.messages, 0) AS messages,
+                   coalesce(r.revenue, 0) AS revenue, coalesce(h.handoffs, 0) AS handoffs
+              FROM (SELECT generate_series(%(start)s::date, %(end)s::date, interval '1 day')::date AS day) d
+              LEFT JOIN messages m ON m.day = d.day
+              LEFT JOIN revenue r ON r.day = d.day
+              LEFT JOIN handoffs h ON h.day = d.day
         )
         SELECT count(*),
                coalesce(sum(n_in), 0),
@@ -283,83 +338,44 @@ def _conversation_figures(tables: dict, params: dict) -> dict:
                count(*) FILTER (WHERE outcome = 'lead'),
                count(*) FILTER (WHERE outcome = 'support'),
                count(*) FILTER (WHERE outcome = 'lost'),
-               (SELECT count(*) FROM {tables["conversation"]}
-                 WHERE handoff_at >= %(since)s AND handoff_at < %(until)s)
+               (SELECT coalesce(sum(handoffs), 0) FROM handoffs),
+               count(*) FILTER (WHERE first_in IS NOT NULL),
+               (SELECT count(*) FROM replies),
+               (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM replies),
+               (SELECT json_agg(json_build_array(day, conversations, messages, revenue::text, handoffs)
+                                ORDER BY day) FROM days)
           FROM classified
     """
-    (row,) = _fetch(sql, params)
-    names = ("conversations", "messages_in", "messages_out", "handed_off", *OUTCOMES, "handoffs")
-    return dict(zip(names, (int(v) for v in row), strict=True))
+    (row,) = _fetch_with_planner_settings(sql, params)
+    names = ("conversations", "messages_in", "messages_out", "handed_off", *OUTCOMES, "handoffs",
+             "with_inbound", "answered")
+    figures = dict(zip(names, (int(v) for v in row[:-2]), strict=True))
+    median = row[-2]
+    figures["median"] = round(float(median), 1) if median is not None else None
+    figures["unanswered"] = figures["with_inbound"] - figures["answered"]
+    figures["days"] = tuple(
+        DayFigures(day=date.fromisoformat(day), conversations=conversations, messages=messages,
+                   revenue=Decimal(revenue), handoffs=handoffs)
+        for day, conversations, messages, revenue, handoffs in row[-1]
+    )
+    return figures
 
 
-def _first_response(tables: dict, params: dict) -> dict:
+def _usage(since: datetime, until: datetime) -> tuple[UsageFigures, ...]:
+    """Aggregated first, then named: the agents join touches a handful of rows."""
     sql = f"""
-        WITH first_in AS (
-            SELECT conversation_id, min(created_at) AS at
-              FROM {tables["message"]}
-             WHERE direction = %(in)s AND created_at >= %(since)s AND created_at < %(until)s
-             GROUP BY conversation_id
-        ),
-        answered AS (
-            SELECT extract(epoch FROM reply.at - f.at) AS seconds
-              FROM first_in f
-              CROSS JOIN LATERAL (
-                  SELECT m.created_at AS at
-                    FROM {tables["message"]} m
-                   WHERE m.conversation_id = f.conversation_id AND m.direction = %(out)s
-                     AND m.created_at >= f.at AND m.status <> %(failed)s
-                   ORDER BY m.created_at
-                   LIMIT 1
-              ) reply
-        )
-        SELECT (SELECT count(*) FROM first_in),
-               count(*),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds)
-          FROM answered
-    """
-    (row,) = _fetch(sql, params)
-    with_inbound, answered, median = row
-    return {
-        "answered": answered,
-        "unanswered": with_inbound - answered,
-        "median": round(float(median), 1) if median is not None else None,
-    }
-
-
-def _days(tables: dict, params: dict) -> tuple[DayFigures, ...]:
-    """One row per day of the range, zeros included (generate_series)."""
-    sql = f"""
-        WITH days AS (
-            SELECT generate_series(%(start)s::date, %(end)s::date, interval '1 day')::date AS day
-        ),
-        messages AS (
-            SELECT (created_at AT TIME ZONE %(tz)s)::date AS day,
-                   count(*) AS messages, count(DISTINCT conversation_id) AS conversations
-              FROM {tables["message"]}
-             WHERE created_at >= %(since)s AND created_at < %(until)s
-             GROUP BY 1
-        ),
-        revenue AS (
-            SELECT (paid_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS revenue
-              FROM {tables["order"]}
-             WHERE paid_at >= %(since)s AND paid_at < %(until)s AND status = ANY(%(paid)s)
-             GROUP BY 1
-        ),
-        handoffs AS (
-            SELECT (handoff_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS handoffs
-              FROM {tables["conversation"]}
-             WHERE handoff_at >= %(since)s AND handoff_at < %(until)s
-             GROUP BY 1
-        )
-        SELECT d.day, coalesce(m.conversations, 0), coalesce(m.messages, 0),
-               coalesce(r.revenue, 0), coalesce(h.handoffs, 0)
-          FROM days d
-          LEFT JOIN messages m ON m.day = d.day
-          LEFT JOIN revenue r ON r.day = d.day
-          LEFT JOIN handoffs h ON h.day = d.day
-         ORDER BY d.day
+        SELECT u.agent_id, coalesce(a.name, ''), u.provider, u.model, u.calls, u.prompt, u.completion, u.cost
+          FROM (SELECT agent_id, provider, model, count(*) AS calls, sum(prompt_tokens) AS prompt,
+                       sum(completion_tokens) AS completion, sum(cost) AS cost
+                  FROM {TokenUsage._meta.db_table}
+                 WHERE at >= %(since)s AND at < %(until)s
+                 GROUP BY 1, 2, 3) u
+          LEFT JOIN {Agent._meta.db_table} a ON a.id = u.agent_id
+         ORDER BY u.cost DESC, a.name, u.provider, u.model
     """
     return tuple(
-        DayFigures(day=day, conversations=conversations, messages=messages, revenue=revenue, handoffs=handoffs)
-        for day, conversations, messages, revenue, handoffs in _fetch(sql, params)
+        UsageFigures(agent_id=agent_id, agent=agent, provider=provider, model=model, calls=calls,
+                     prompt_tokens=int(prompt), completion_tokens=int(completion), cost=cost)
+        for agent_id, agent, provider, model, calls, prompt, completion, cost
+        in _fetch(sql, {"since": since, "until": until})
     )
