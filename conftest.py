@@ -96,3 +96,24 @@ def celery_worker(django_db_setup, django_db_blocker):
     yield worker
     worker.terminate()
     worker.wait(timeout=30)
+
+
+def shared_fixture(*parts: str):
+    """A file of the shared public fixtures (``../shared/fixtures`` beside the checkout).
+
+    ``ATENDO_SHARED_FIXTURES`` names the folder explicitly; a clone elsewhere on this
+    machine finds ``/work/shared/fixtures``. Missing fixtures fail loudly, never skip.
+    """
+    import os
+    from pathlib import Path
+
+    candidates = [
+        os.environ.get("ATENDO_SHARED_FIXTURES", ""),
+        str(Path(__file__).resolve().parent.parent / "shared" / "fixtures"),
+        "/work/shared/fixtures",
+    ]
+    for folder in filter(None, candidates):
+        path = Path(folder).joinpath(*parts)
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"shared fixture {'/'.join(parts)} not found in {candidates}")

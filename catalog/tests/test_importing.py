@@ -1,5 +1,4 @@
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -10,10 +9,9 @@ from catalog.errors import ImportFileInvalid
 from catalog.importing import RowError, import_products, parse_price
 from catalog.models import Category, Product
 from catalog.tests.factories import product
+from conftest import shared_fixture
 
-WOO_EXPORT = Path("/work/shared/fixtures/catalog/woocommerce_sample_products.csv")
-if not WOO_EXPORT.exists():  # a checkout next to ../shared
-    WOO_EXPORT = Path(__file__).resolve().parents[3] / "shared/fixtures/catalog/woocommerce_sample_products.csv"
+WOO_EXPORT = shared_fixture("catalog", "woocommerce_sample_products.csv")
 
 
 def test_woocommerce_export_imports_completely(store):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import json
 from functools import cache
-from pathlib import Path
 
-from django.conf import settings
+from conftest import shared_fixture
 
-FIXTURE = Path(settings.BASE_DIR).parent / "shared" / "fixtures" / "knowledge" / "stackfaq"
+FIXTURE = shared_fixture("knowledge", "stackfaq")
 
 
 @cache

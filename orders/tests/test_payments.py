@@ -1,6 +1,5 @@
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -13,16 +12,11 @@ from orders.errors import (
     UnknownGateway,
     WebhookRejected,
 )
+from conftest import shared_fixture
 from orders.models import Order, PaymentWebhookEvent
 from orders.payments.abacatepay import sign
 
-FIXTURES = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "payments"
-    / "abacatepay"
-)
+FIXTURES = shared_fixture("payments", "abacatepay")
 SECRET = "whsec-store-a"
 
 
