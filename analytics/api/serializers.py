@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+from datetime import date
+
 from rest_framework import serializers
+
+EARLIEST, LATEST = date(1970, 1, 1), date(2999, 12, 31)
 
 
 class DashboardQuerySerializer(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First day (YYYY-MM-DD). Default: 29 days before end.")
     end = serializers.DateField(required=False, help_text="Last day, included (YYYY-MM-DD). Default: today.")
+
+    def _plausible(self, value: date) -> date:
+        if not EARLIEST <= value <= LATEST:
+            raise serializers.ValidationError(f"Use a day from {EARLIEST} to {LATEST}.")
+        return value
+
+    validate_start = _plausible
+    validate_end = _plausible
 
 
 class DashboardStageSerializer(serializers.Serializer):

@@ -95,6 +95,8 @@ def test_a_key_reads_its_own_store_on_the_platform_domain(client, store_a_data, 
         ({"start": "2026-03-01", "end": "03/03/2026"}, "end", "invalid"),
         ({"start": "2026-03-03", "end": "2026-03-01"}, "end", "invalid_range"),
         ({"start": "2025-01-01", "end": "2026-01-02"}, "end", "invalid_range"),
+        ({"end": "9999-12-31"}, "end", "invalid"),
+        ({"start": "0001-01-01", "end": "2026-01-02"}, "start", "invalid"),
     ],
 )
 def test_bad_dates_are_400_naming_the_field(client, store, keys, params, field, code):
