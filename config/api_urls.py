@@ -7,4 +7,5 @@ store_api = [
     path("", include("channels.api.urls")),
     path("", include("analytics.api.urls")),
     path("", include("catalog.api.urls")),
+    path("", include("leads.api.urls")),
 ]

@@ -258,6 +258,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets shared by several fields get one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Status",
+        "LeadStageEnum": "leads.models.Stage",
+        "IdentityKindEnum": "leads.models.IdentityKind",
+        "LeadEventKindEnum": "leads.models.EventKind",
+        "DocumentStatusEnum": "knowledge.models.Document.Status",
+        "DocumentFormatEnum": "knowledge.models.Document.Format",
+    },
 }
 
 # --- Channels ---

@@ -18,6 +18,8 @@ STATUS_BY_CODE = {
     "out_of_stock": status.HTTP_409_CONFLICT,
     "illegal_transition": status.HTTP_409_CONFLICT,
     "invalid_transition": status.HTTP_409_CONFLICT,
+    "identity_taken": status.HTTP_409_CONFLICT,
+    "idempotency_conflict": status.HTTP_409_CONFLICT,
     "tenant_required": status.HTTP_400_BAD_REQUEST,
 }
 
