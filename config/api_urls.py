@@ -7,5 +7,6 @@ store_api = [
     path("", include("channels.api.urls")),
     path("", include("analytics.api.urls")),
     path("", include("catalog.api.urls")),
+    path("", include("orders.api.urls")),
     path("", include("leads.api.urls")),
 ]

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+import django_filters
+
+from orders.models import Order, Status
+
+
+class OrderFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=Status.choices, help_text="Repeat for several.")
+    lead = django_filters.NumberFilter(field_name="lead_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
