@@ -9,4 +9,5 @@ store_api = [
     path("", include("catalog.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("leads.api.urls")),
+    path("", include("knowledge.api.urls")),
 ]
