@@ -26,6 +26,10 @@ from schemathesis.specs.openapi.checks import (
 
 from catalog.models import Synonym
 from catalog.tests.factories import category, product
+from knowledge.services import add_text_document, create_collection
+from leads.models import EventKind
+from leads.services import ensure_lead, record_event
+from orders.services import create_order, start_payment
 from tenants.api.throttling import ApiKeyRateThrottle
 from tenants.api_keys import create_api_key
 
@@ -39,6 +43,16 @@ FUZZED_PATHS = [
     "/api/v1/synonyms/{synonym_id}",
     "/api/v1/store/profile",
     "/api/v1/api-keys",
+    "/api/v1/orders",
+    "/api/v1/orders/{order_id}",
+    "/api/v1/leads",
+    "/api/v1/leads/{lead_id}",
+    "/api/v1/leads/{lead_id}/events",
+    "/api/v1/knowledge/collections",
+    "/api/v1/knowledge/collections/{collection_id}",
+    "/api/v1/knowledge/documents",
+    "/api/v1/knowledge/documents/{document_id}",
+    "/api/v1/knowledge/search",
 ]
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 EXAMPLES = 25
@@ -71,6 +85,12 @@ def stocked_store(store):
     product("SAP-36", "Sapatilha de Ponta 36", parent=parent, attributes={"tamanho": "36"})
     product("COL-1", "Collant Alça Fina", price="89.90", stock=0, category=ballet)
     Synonym.objects.create(term="maio", equivalents=["collant"])
+    ana = ensure_lead("whatsapp", "5511988887777", name="Ana")
+    record_event(ana.pk, EventKind.NOTE, {"text": "Prefers pink."})
+    order = create_order(ana.pk, [(parent.pk, 1)], "whatsapp")
+    start_payment(order.pk, "manual")
+    policies = create_collection("Policies")
+    add_text_document(policies.pk, title="Returns", text="Returns within 30 days.", ingest="sync")
     return store
 
 
