@@ -254,32 +254,40 @@ def _message_figures(tables: dict, params: dict) -> dict:
     messages: they are grouped by (conversation, day) once, and the conversation figures,
     the per-day series and the first-response wait are all read from that small set.
 
-    The reply to a conversation's first inbound message is looked for among outbound
-    messages up to a day after the range (a hash join, not a lookup per conversation)."""
+    The reply to a conversation's first inbound message is its first reply of the range
+    when that came after it; only the others (a store that wrote first, a reply after the
+    range's end, no reply) are looked up, by index, up to a day after the range."""
     sql = f"""
         WITH by_day AS (
             SELECT conversation_id,
                    (created_at AT TIME ZONE %(tz)s)::date AS day,
                    count(*) FILTER (WHERE direction = %(in)s) AS n_in,
                    count(*) FILTER (WHERE direction = %(out)s) AS n_out,
-                   min(created_at) FILTER (WHERE direction = %(in)s) AS first_in
+                   min(created_at) FILTER (WHERE direction = %(in)s) AS first_in,
+                   min(created_at) FILTER (WHERE direction = %(out)s AND status <> %(failed)s) AS first_out
               FROM {tables["message"]}
              WHERE created_at >= %(since)s AND created_at < %(until)s
              GROUP BY 1, 2
         ),
         active AS (
-            SELECT conversation_id, sum(n_in) AS n_in, sum(n_out) AS n_out, min(first_in) AS first_in
+            SELECT conversation_id, sum(n_in) AS n_in, sum(n_out) AS n_out,
+                   min(first_in) AS first_in, min(first_out) AS first_out
               FROM by_day
              GROUP BY 1
         ),
         replies AS (
-            SELECT a.conversation_id, extract(epoch FROM min(m.created_at) - a.first_in) AS seconds
+            -- The conversation's first reply of the range, when it came after the first
+            -- inbound message (the common case); else one indexed look-up for the reply.
+            SELECT extract(epoch FROM coalesce(
+                       CASE WHEN a.first_out >= a.first_in THEN a.first_out END,
+                       (SELECT min(m.created_at)
+                          FROM {tables["message"]} m
+                         WHERE m.conversation_id = a.conversation_id AND m.direction = %(out)s
+                           AND m.status <> %(failed)s
+                           AND m.created_at >= a.first_in AND m.created_at < %(reply_until)s)
+                   ) - a.first_in) AS seconds
               FROM active a
-              JOIN {tables["message"]} m ON m.conversation_id = a.conversation_id
-             WHERE m.direction = %(out)s AND m.status <> %(failed)s
-               AND m.created_at >= %(since)s AND m.created_at < %(reply_until)s
-               AND m.created_at >= a.first_in
-             GROUP BY a.conversation_id, a.first_in
+             WHERE a.first_in IS NOT NULL
         ),
         lead_orders AS (
             SELECT lead_id,
@@ -340,7 +348,7 @@ def _message_figures(tables: dict, params: dict) -> dict:
                count(*) FILTER (WHERE outcome = 'lost'),
                (SELECT coalesce(sum(handoffs), 0) FROM handoffs),
                count(*) FILTER (WHERE first_in IS NOT NULL),
-               (SELECT count(*) FROM replies),
+               (SELECT count(seconds) FROM replies),
                (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM replies),
                (SELECT json_agg(json_build_array(day, conversations, messages, revenue::text, handoffs)
                                 ORDER BY day) FROM days)

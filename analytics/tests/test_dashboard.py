@@ -118,3 +118,26 @@ def test_a_bad_range_is_refused(store, start, end, message):
     with pytest.raises(InvalidRange) as raised:
         store_dashboard(start, end)
     assert (raised.value.message, raised.value.field) == (message, "end")
+
+
+def test_first_response_counts_from_the_customers_first_message(store):
+    from analytics.tests.conftest import at, make_conversation, say
+    from channels.models import Channel
+
+    web = Channel.objects.create(kind="api", name="Web")
+    store_first = make_conversation(web, "template")
+    say(store_first, "out", at(1, 9))  # the store wrote first: not a response
+    say(store_first, "in", at(1, 9, 10))
+    say(store_first, "out", at(1, 9, 15))  # 300 s
+    late = make_conversation(web, "late")
+    say(late, "in", at(3, 23, 59))
+    say(late, "out", at(4, 0, 1))  # after the range, within a day: 120 s
+    never = make_conversation(web, "never")
+    say(never, "in", at(3, 10))
+    say(never, "out", at(5, 10))  # two days after the range: not looked for
+
+    dashboard = store_dashboard(START, END)
+
+    assert (dashboard.conversations, dashboard.messages_in, dashboard.messages_out) == (3, 3, 2)
+    assert dashboard.first_response_median_seconds == 210.0
+    assert (dashboard.answered, dashboard.unanswered) == (2, 1)
