@@ -124,7 +124,8 @@ class ChannelAdmin(admin.ModelAdmin):
                 "Chatwoot: base_url, account_id, handoff_team_id. Evolution API: base_url, instance. "
                 "WuzAPI: base_url. Messenger: page_id; Instagram: ig_account_id. "
                 "Secrets go in the fields above (a secret left in this JSON is used, unencrypted). "
-                "Any channel: burst_seconds, burst_max_wait_seconds, reply_spacing_seconds, agent_id."
+                "Any channel: burst_seconds, burst_max_wait_seconds, burst_max_messages, burst_separator, "
+                "reply_spacing_seconds, agent_id."
             ),
         }),
         (None, {"fields": ("created_at", "updated_at")}),

@@ -374,7 +374,8 @@ def close_burst(conversation_id: int, message_id: int, *, now=None) -> Conversat
     """End the burst whose latest message is ``message_id``: create its turn and enqueue it.
 
     Returns None when a newer message arrived (its own close will answer the whole burst,
-    unless the burst's first message is older than the max wait), when the conversation is
+    unless the burst's first message is older than the max wait or the burst already has
+    the max number of messages), when the conversation is
     with a human, or when there is nothing unanswered. Idempotent: the turn's key is the
     conversation id and the burst's last message id, unique, so closing twice is one turn.
     """
@@ -397,10 +398,10 @@ def close_burst(conversation_id: int, message_id: int, *, now=None) -> Conversat
             return None
         last_id = pending[-1][0]
         if last_id != message_id:
-            max_wait = float(
-                conversation.channel.setting("burst_max_wait_seconds", settings.CHANNELS_BURST_MAX_WAIT_SECONDS)
-            )
-            if now - pending[0][1] < timedelta(seconds=max_wait):
+            channel = conversation.channel
+            max_wait = float(channel.setting("burst_max_wait_seconds", settings.CHANNELS_BURST_MAX_WAIT_SECONDS))
+            max_messages = int(channel.setting("burst_max_messages", settings.CHANNELS_BURST_MAX_MESSAGES))
+            if now - pending[0][1] < timedelta(seconds=max_wait) and len(pending) < max_messages:
                 return None
         turn, created = ConversationTurn.objects.get_or_create(
             turn_key=f"{conversation.pk}:{last_id}",

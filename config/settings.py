@@ -286,6 +286,7 @@ CHANNELS_CHATWOOT_SIGNATURE_MAX_AGE = env.int("CHANNELS_CHATWOOT_SIGNATURE_MAX_A
 CHANNELS_BURST_SECONDS = env.float("CHANNELS_BURST_SECONDS", default=3.0)
 CHANNELS_BURST_MAX_WAIT_SECONDS = env.float("CHANNELS_BURST_MAX_WAIT_SECONDS", default=20.0)
 CHANNELS_BURST_SEPARATOR = env("CHANNELS_BURST_SEPARATOR", default="\n")
+CHANNELS_BURST_MAX_MESSAGES = env.int("CHANNELS_BURST_MAX_MESSAGES", default=10)
 # Messages of the conversation the agent sees on each turn.
 CHANNELS_HISTORY_MESSAGES = env.int("CHANNELS_HISTORY_MESSAGES", default=20)
 # A turn still "running" after this many seconds is presumed dead and may be taken over.

@@ -33,3 +33,13 @@ class MetaSignupResultSerializer(serializers.Serializer):
     channel_id = serializers.IntegerField()
     connected = serializers.BooleanField()
     expires_in = serializers.IntegerField(allow_null=True)
+
+
+class HandoffSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ConversationStateSerializer(serializers.Serializer):
+    conversation_id = serializers.IntegerField()
+    status = serializers.CharField()
+    handoff_reason = serializers.CharField(allow_blank=True)

@@ -7,4 +7,7 @@ urlpatterns = [
     path("events/stream", views.EventStreamView.as_view(), name="events-stream"),
     path("channels/<int:channel_id>/status", views.ChannelStatusView.as_view(), name="channel-status"),
     path("channels/<int:channel_id>/meta-signup", views.MetaSignupView.as_view(), name="channel-meta-signup"),
+    path("conversations/<int:conversation_id>/handoff", views.HandoffView.as_view(), name="conversation-handoff"),
+    path("conversations/<int:conversation_id>/return-to-bot", views.ReturnToBotView.as_view(),
+         name="conversation-return-to-bot"),
 ]

@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from channels import events, services
 from channels.api.serializers import (
     ChannelStatusSerializer,
+    ConversationStateSerializer,
+    HandoffSerializer,
     MetaSignupResultSerializer,
     MetaSignupSerializer,
     QueuedMessageSerializer,
@@ -103,3 +105,38 @@ class MetaSignupView(APIView):
         )
         return Response(MetaSignupResultSerializer({"channel_id": channel_id, "connected": True,
                                                     "expires_in": token.expires_in}).data)
+
+
+
+def _state(conversation) -> dict:
+    return {"conversation_id": conversation.pk, "status": conversation.status,
+            "handoff_reason": conversation.handoff_reason}
+
+
+class HandoffView(APIView):
+    """Give a conversation to the store's team: the bot stays silent until it is returned."""
+
+    required_scope = "app"
+    permission_classes = [IsAuthenticated, StoreOnly, HasScope]
+
+    @extend_schema(request=HandoffSerializer, responses={200: ConversationStateSerializer})
+    def post(self, request, conversation_id: int):
+        payload = HandoffSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        conversation = services.handoff(
+            conversation_id, payload.validated_data.get("reason") or "Handed to the team through the API.",
+            by=f"api:{request.user}",
+        )
+        return Response(ConversationStateSerializer(_state(conversation)).data)
+
+
+class ReturnToBotView(APIView):
+    """Give a conversation back to the agent."""
+
+    required_scope = "app"
+    permission_classes = [IsAuthenticated, StoreOnly, HasScope]
+
+    @extend_schema(request=None, responses={200: ConversationStateSerializer})
+    def post(self, request, conversation_id: int):
+        conversation = services.return_to_bot(conversation_id, by=f"api:{request.user}")
+        return Response(ConversationStateSerializer(_state(conversation)).data)

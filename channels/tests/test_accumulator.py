@@ -126,3 +126,15 @@ def test_a_turn_that_finds_a_human_in_charge_stays_silent(store, whatsapp_channe
     assert turn.status == TurnStatus.SILENT
     assert not Message.objects.filter(direction="out").exists()
     assert message.conversation.__class__.objects.get().status == ConversationStatus.HUMAN
+
+
+
+def test_a_burst_is_answered_once_it_has_the_max_messages(store, whatsapp_channel):
+    whatsapp_channel.config["burst_max_messages"] = 3
+    whatsapp_channel.save()
+    burst = [_say(whatsapp_channel, text, f"wamid.{i}") for i, text in enumerate(["a", "b", "c", "d"])]
+
+    assert services.close_burst(burst[0].conversation_id, burst[0].pk) is not None  # 4 waiting >= 3
+
+    turn = ConversationTurn.objects.get()
+    assert (turn.first_message_id, turn.last_message_id) == (burst[0].pk, burst[3].pk)

@@ -74,3 +74,25 @@ def test_an_unknown_channel_is_a_404_and_a_read_key_is_refused(client, store, ap
 
     assert _send(client, store, api_key, channel_id=99999, to="1", text="x").status_code == 404
     assert _send(client, store, read_key, channel_id=99999, to="1", text="x").status_code == 403
+
+
+
+def test_staff_systems_hand_off_and_return_through_the_api(client, store, whatsapp_channel, api_key):
+    from channels.models import Conversation, ConversationStatus
+
+    _customer_wrote(whatsapp_channel)
+    conversation = Conversation.objects.get()
+
+    def post(path, **body):
+        response = client.post(path, body, content_type="application/json", HTTP_HOST="store-a.localhost",
+                               HTTP_AUTHORIZATION=f"Bearer {api_key}")
+        connection.set_tenant(store)
+        return response
+
+    handed = post(f"/api/v1/conversations/{conversation.pk}/handoff", reason="VIP customer")
+    assert handed.json() == {"conversation_id": conversation.pk, "status": "human", "handoff_reason": "VIP customer"}
+    assert Conversation.objects.get().status == ConversationStatus.HUMAN
+
+    back = post(f"/api/v1/conversations/{conversation.pk}/return-to-bot")
+    assert back.json()["status"] == "bot"
+    assert post("/api/v1/conversations/999999/handoff").status_code == 404
