@@ -20,6 +20,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from tenants import services
 
     with django_db_blocker.unblock():
+        database = connection.settings_dict["NAME"]
+        if database != connection.settings_dict.get("TEST", {}).get("NAME", f"test_{database}"):
+            raise RuntimeError(f"refusing to provision test stores in '{database}', not a test database")
         services.ensure_platform()
         for spec in (STORE_A, STORE_B):
             services.provision_store(**spec, owner_password=OWNER_PASSWORD)
