@@ -215,3 +215,13 @@ def test_delete_a_lead_unless_it_has_orders(app, ana):
     response = app.delete(f"leads/{ana.pk}")
     assert response.status_code == 409
     assert error(response)["code"] == "lead_has_orders"
+
+
+def test_created_filters_take_any_offset_python_accepts(app, ana):
+    # PostgreSQL refuses offsets beyond ±15:59; the filter compares in UTC instead.
+    response = app.get("leads", {"created_after": "2000-01-01T00:00:00+20:03"})
+    assert response.status_code == 200, response.content
+    assert [lead["id"] for lead in response.json()["results"]] == [ana.pk]
+    assert app.get("leads", {"created_before": "2000-01-01T00:00:00Z"}).json()["results"] == []
+    bad = app.get("leads", {"created_after": "yesterday"})
+    assert bad.status_code == 400 and "created_after" in error(bad)["fields"]

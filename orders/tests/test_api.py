@@ -245,3 +245,9 @@ def test_list_filters_by_status_and_lead(app, ana, sapatilha):
     assert numbers(status=["draft", "cancelled"]) == sorted([first.number, second.number])
     assert numbers(lead=bia.pk) == [second.number]
     assert "status" in error(app.get("orders", {"status": "lost"}))["fields"]
+
+
+def test_created_filters_take_any_offset_python_accepts(app, order):
+    response = app.get("orders", {"created_after": "2000-01-01T00:00:00-23:30"})
+    assert [o["id"] for o in response.json()["results"]] == [order.pk]
+    assert app.get("orders", {"created_before": "2000-01-01T00:00:00Z"}).json()["results"] == []
