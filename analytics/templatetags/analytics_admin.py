@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import template
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,6 +17,9 @@ from analytics.charts import bar_chart
 
 register = template.Library()
 DAYS = 30
+# The home page is opened often; a minute-old dashboard is fine there (the cache keys carry
+# the store's schema).
+CACHE_SECONDS = 60
 
 
 @register.inclusion_tag("analytics/admin_dashboard.html", takes_context=True)
@@ -25,7 +29,11 @@ def store_dashboard_panel(context) -> dict:
     if connection.schema_name == get_public_schema_name() or not getattr(user, "is_staff", False):
         return {"dashboard": None}
     end = timezone.localdate()
-    dashboard = selectors.store_dashboard(end - timedelta(days=DAYS - 1), end)
+    dashboard = cache.get_or_set(
+        f"analytics:admin-home:{end}",
+        lambda: selectors.store_dashboard(end - timedelta(days=DAYS - 1), end),
+        CACHE_SECONDS,
+    )
     days = dashboard.days
     charts = (
         bar_chart(_("Conversations per day"), [(d.day, d.conversations) for d in days]),
