@@ -27,30 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "atendo_knowledge_bench"
+
+from benchmarks.throwaway_db import drop_database, fresh_database  # noqa: E402
 FIXTURE = ROOT.parent / "shared" / "fixtures" / "knowledge" / "stackfaq"
-
-
-def _bench_database_url() -> str:
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from config import embedded
-
-        base = embedded.database_url()
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return f"{server}/{BENCH_DB}"
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-
-    server, _, _ = url.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -69,7 +48,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the throw-away database")
     args = parser.parse_args()
 
-    url = _bench_database_url()
+    url = fresh_database(BENCH_DB)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["TENANT_SPARE_POOL_SIZE"] = "0"
@@ -105,7 +84,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            _drop_database(url)
+            drop_database(BENCH_DB)
 
 
 def run(args) -> None:

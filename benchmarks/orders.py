@@ -30,30 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "atendo_bench_orders"
 
-
-def _bench_database_url() -> str:
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from config import embedded
-
-        base = embedded.database_url()
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return f"{server}/{BENCH_DB}"
-
-
-def _drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    server = os.environ["DATABASE_URL"].rpartition("/")[0]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+from benchmarks.throwaway_db import drop_database, fresh_database  # noqa: E402
 
 
 def _process_worker(store_id, product_id, lead_id, orders, barrier, out) -> None:
@@ -162,7 +139,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = fresh_database(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["TENANT_SPARE_POOL_SIZE"] = "0"
     from config import embedded
@@ -248,7 +225,7 @@ def main() -> None:
         )
     finally:
         if not args.keep:
-            _drop_database()
+            drop_database(BENCH_DB)
 
 
 if __name__ == "__main__":

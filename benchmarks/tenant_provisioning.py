@@ -25,20 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "atendo_bench"
 
-
-def _bench_database_url() -> str:
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from config import embedded
-
-        base = embedded.database_url()
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return f"{server}/{BENCH_DB}"
+from benchmarks.throwaway_db import fresh_database  # noqa: E402
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -65,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     replay_n = args.replay if args.replay is not None else min(args.tenants, 50)
 
-    os.environ["DATABASE_URL"] = _bench_database_url()
+    os.environ["DATABASE_URL"] = fresh_database(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["TENANT_SPARE_POOL_SIZE"] = "0"  # the benchmark tops up the pool itself
     # Top-up requests the service enqueues go to a Redis database no worker listens on.
