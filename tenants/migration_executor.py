@@ -9,11 +9,13 @@ by default). Any targeted run (an app label, --fake, --plan, ...) skips nothing.
 
 from __future__ import annotations
 
+import multiprocessing
 import sys
 
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
+from django_tenants.migration_executors import StandardExecutor
 from django_tenants.migration_executors import get_executor as get_django_tenants_executor
 from django_tenants.utils import get_public_schema_name
 
@@ -25,7 +27,7 @@ def get_executor(codename: str | None = None):
     inner_cls = get_django_tenants_executor(codename or settings.TENANT_MIGRATION_EXECUTOR)
 
     def build(args, options):
-        return CurrentSchemaSkippingExecutor(inner_cls(args, options), args, options)
+        return CurrentSchemaSkippingExecutor(inner_cls, args, options)
 
     return build
 
@@ -61,10 +63,17 @@ def current_schemas(schemas: list[str]) -> set[str]:
 
 
 class CurrentSchemaSkippingExecutor:
-    def __init__(self, inner, args, options):
-        self.inner = inner
+    def __init__(self, inner_cls, args, options):
+        self.inner_cls = inner_cls
         self.args = args
         self.options = options
+
+    def _inner(self, schema_count: int):
+        # One schema gains nothing from a process pool, and a Celery prefork worker (a
+        # daemonic process: a new store's schema, a spare top-up) may not fork one.
+        if schema_count <= 1 or multiprocessing.current_process().daemon:
+            return StandardExecutor(self.args, self.options)
+        return self.inner_cls(self.args, self.options)
 
     def _may_skip(self) -> bool:
         if not getattr(settings, "TENANT_MIGRATE_SKIP_CURRENT", True):
@@ -81,7 +90,7 @@ class CurrentSchemaSkippingExecutor:
                 sys.stdout.write(f"{len(skip)} store schema(s) already current, skipped.\n")
             tenants = [t for t in tenants if t not in skip]
         if tenants:
-            self.inner.run_migrations(tenants=tenants)
+            self._inner(len(tenants)).run_migrations(tenants=tenants)
 
     def run_multi_type_migrations(self, tenants):
-        return self.inner.run_multi_type_migrations(tenants=tenants)
+        return self._inner(len(tenants)).run_multi_type_migrations(tenants=tenants)

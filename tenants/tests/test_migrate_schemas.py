@@ -30,3 +30,19 @@ def test_a_schema_without_migrations_table_is_not_current(public_schema):
     with connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA empty_one")
     assert current_schemas(["empty_one", "store_a"]) == {"store_a"}
+
+
+def test_one_schema_or_a_daemonic_worker_never_uses_a_process_pool(monkeypatch):
+    """Celery's prefork workers are daemonic and may not fork: a new store's schema built
+    there (a spare top-up) must migrate in-process."""
+    import multiprocessing
+
+    from django_tenants.migration_executors import MultiprocessingExecutor, StandardExecutor
+
+    from tenants.migration_executor import get_executor
+
+    executor = get_executor("multiprocessing")((), {})
+    assert isinstance(executor._inner(1), StandardExecutor)
+    assert isinstance(executor._inner(3), MultiprocessingExecutor)
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
+    assert isinstance(executor._inner(3), StandardExecutor)
