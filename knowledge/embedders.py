@@ -191,7 +191,44 @@ def _batches(texts: Sequence[str], size: int) -> list[list[str]]:
     return [texts[i : i + size] for i in range(0, len(texts), size)]
 
 
-class OpenAIEmbedder:
+class _RemoteEmbedder:
+    """Batching, prefixes and retries shared by the remote embedders; a subclass says how
+    one batch is sent (``_call``) and which failures are worth retrying (``_retryable``)."""
+
+    name: str
+    batch_size: int
+    max_retries: int
+    backoff: float
+    query_prefix: str
+    passage_prefix: str
+
+    def _call(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _retryable(exc: Exception) -> float | None:
+        raise NotImplementedError
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        return _with_retries(
+            lambda: self._call(texts),
+            retryable=self._retryable,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            embedder=self.name,
+        )
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for batch in _batches([self.passage_prefix + t for t in texts], self.batch_size):
+            out.extend(self._embed(batch))
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([self.query_prefix + text])[0]
+
+
+class OpenAIEmbedder(_RemoteEmbedder):
     """Any OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, Ollama's /v1, TEI...)."""
 
     def __init__(
@@ -237,34 +274,15 @@ class OpenAIEmbedder:
             return 0.0
         return None
 
-    def _embed(self, texts: list[str]) -> list[list[float]]:
+    def _call(self, texts: list[str]) -> list[list[float]]:
         extra = {"dimensions": self.dimensions} if self.send_dimensions else {}
-
-        def call() -> list[list[float]]:
-            response = self._client.embeddings.create(
-                model=self.model, input=texts, encoding_format="float", **extra
-            )
-            return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
-
-        return _with_retries(
-            call,
-            retryable=self._retryable,
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-            embedder=self.name,
+        response = self._client.embeddings.create(
+            model=self.model, input=texts, encoding_format="float", **extra
         )
-
-    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
-        out: list[list[float]] = []
-        for batch in _batches([self.passage_prefix + t for t in texts], self.batch_size):
-            out.extend(self._embed(batch))
-        return out
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._embed([self.query_prefix + text])[0]
+        return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
 
 
-class OllamaEmbedder:
+class OllamaEmbedder(_RemoteEmbedder):
     """Ollama's own ``/api/embed`` through the ``ollama`` client (e.g. ``bge-m3``, 1024-d)."""
 
     def __init__(
@@ -304,26 +322,8 @@ class OllamaEmbedder:
             return 0.0
         return None
 
-    def _embed(self, texts: list[str]) -> list[list[float]]:
-        def call() -> list[list[float]]:
-            return [list(v) for v in self._client.embed(model=self.model, input=texts).embeddings]
-
-        return _with_retries(
-            call,
-            retryable=self._retryable,
-            max_retries=self.max_retries,
-            backoff=self.backoff,
-            embedder=self.name,
-        )
-
-    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
-        out: list[list[float]] = []
-        for batch in _batches([self.passage_prefix + t for t in texts], self.batch_size):
-            out.extend(self._embed(batch))
-        return out
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._embed([self.query_prefix + text])[0]
+    def _call(self, texts: list[str]) -> list[list[float]]:
+        return [list(v) for v in self._client.embed(model=self.model, input=texts).embeddings]
 
 
 def _retry_after_seconds(value: str | None) -> float:
