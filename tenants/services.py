@@ -106,19 +106,21 @@ def provision_store(
     schema_name = schema_name_for(slug)
     if not name or not name.strip():
         raise InvalidSlug("A store needs a name.", field="name")
-    if not owner_email or "@" not in owner_email:
+    if not owner_email or "@" not in owner_email or len(owner_email) > 150:
         raise InvalidSlug(f"'{owner_email}' is not an e-mail address.", field="owner_email")
     _ensure_free(slug, schema_name, domain)
 
+    owner = (owner_email, owner_password)
     try:
-        tenant, from_spare = _claim_spare(slug=slug, name=name, schema_name=schema_name, domain=domain)
+        claimed = _claim_spare(slug=slug, name=name, schema_name=schema_name, domain=domain, owner=owner)
     except IntegrityError as exc:
         raise _taken_error(exc, slug, domain) from exc
-    if tenant is None:
-        tenant = _create_by_migration(slug=slug, name=name, schema_name=schema_name, domain=domain)
-        from_spare = False
-
-    set_password_path = _create_owner(tenant, owner_email, owner_password)
+    from_spare = claimed is not None
+    if claimed is None:
+        claimed = _create_by_migration(
+            slug=slug, name=name, schema_name=schema_name, domain=domain, owner=owner
+        )
+    tenant, set_password_path = claimed
     _request_spare_top_up()
     seconds = time.perf_counter() - started
     logger.info(
@@ -151,13 +153,16 @@ def _taken_error(exc: IntegrityError, slug: str, domain: str) -> Exception:
     return SlugTaken(f"A store with slug '{slug}' already exists.", field="slug")
 
 
-def _claim_spare(*, slug: str, name: str, schema_name: str, domain: str) -> tuple[Tenant | None, bool]:
+def _claim_spare(
+    *, slug: str, name: str, schema_name: str, domain: str, owner: tuple[str, str | None]
+) -> tuple[Tenant, str | None] | None:
+    """Rename a spare into the store, with its domain and owner, in one transaction."""
     with transaction.atomic():
         spare = (
             Tenant.objects.spares().select_for_update(skip_locked=True).order_by("pk").first()
         )
         if spare is None:
-            return None, False
+            return None
         with connection.cursor() as cursor:
             cursor.execute(f'ALTER SCHEMA "{spare.schema_name}" RENAME TO "{schema_name}"')
         Tenant.objects.filter(pk=spare.pk).update(
@@ -165,10 +170,13 @@ def _claim_spare(*, slug: str, name: str, schema_name: str, domain: str) -> tupl
         )
         spare.refresh_from_db()
         Domain.objects.create(domain=domain, tenant=spare, is_primary=True)
-    return spare, True
+        set_password_path = _create_owner(spare, *owner)
+    return spare, set_password_path
 
 
-def _create_by_migration(*, slug: str, name: str, schema_name: str, domain: str) -> Tenant:
+def _create_by_migration(
+    *, slug: str, name: str, schema_name: str, domain: str, owner: tuple[str, str | None]
+) -> tuple[Tenant, str | None]:
     try:
         tenant = Tenant.objects.create(schema_name=schema_name, slug=slug, name=name)
     except IntegrityError as exc:
@@ -176,11 +184,12 @@ def _create_by_migration(*, slug: str, name: str, schema_name: str, domain: str)
     try:
         tenant.create_schema(check_if_exists=True, verbosity=0)
         Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+        set_password_path = _create_owner(tenant, *owner)
     except Exception:
         # Leave nothing half-created: drop the schema and the row, then re-raise.
         tenant.delete(force_drop=True)
         raise
-    return tenant
+    return tenant, set_password_path
 
 
 def _create_owner(tenant: Tenant, email: str, password: str | None) -> str | None:

@@ -122,3 +122,12 @@ def test_ensure_platform_is_idempotent(public_schema):
     services.ensure_platform()
     assert Tenant.objects.filter(schema_name="public").count() == 1
     assert connection.schema_name == "public"
+
+
+def test_an_owner_email_too_long_for_a_login_is_refused_before_anything_is_created(public_schema):
+    services.top_up_spare_schemas(target=1)
+    with pytest.raises(InvalidSlug) as error:
+        services.provision_store(slug="longmail", name="L", owner_email="a" * 150 + "@x.test")
+    assert error.value.field == "owner_email"
+    assert Tenant.objects.spares().count() == 1
+    assert not schema_exists("longmail")
