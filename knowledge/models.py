@@ -118,6 +118,9 @@ class Document(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent ingested.")
     chunk_count = models.PositiveIntegerField(default=0)
     embedder = models.CharField(max_length=100, blank=True, help_text="Embedder of its chunks.")
+    # Given by the app that added the document (e.g. the catalog's product); copied into
+    # every chunk's metadata, so search can filter by it and hits say where they belong.
+    metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     ingested_at = models.DateTimeField(null=True, blank=True)

@@ -105,7 +105,8 @@ def validate_upload(filename: str, data: bytes, field_name: str = "file") -> str
 
 
 def upload_document(
-    collection_id: int, *, filename: str, data: bytes, title: str = "", ingest: str = "async"
+    collection_id: int, *, filename: str, data: bytes, title: str = "", ingest: str = "async",
+    metadata: dict | None = None,
 ) -> AddedDocument:
     """Store an uploaded file and ingest it.
 
@@ -113,6 +114,8 @@ def upload_document(
     ``UploadTooLarge`` / ``UnsupportedFileType`` naming the ``file`` field. The same bytes
     uploaded again into the collection return the existing document (``created=False``).
     ``ingest``: ``"async"`` enqueues the task on commit, ``"sync"`` ingests now, ``"none"``.
+    ``metadata`` (e.g. ``{"product_sku": ...}``) is kept on the document and copied into
+    each of its chunks' metadata (a chunk's own keys, such as ``page``, win).
     """
     fmt = validate_upload(filename, data)
     collection = _collection(collection_id)
@@ -124,6 +127,7 @@ def upload_document(
         data=data,
         filename=filename,
         ingest=ingest,
+        metadata=metadata,
     )
 
 
@@ -197,7 +201,7 @@ def add_text_document(
 
 def _add(
     collection: Collection, *, title: str, source_kind: str, fmt: str, data: bytes,
-    filename: str, ingest: str,
+    filename: str, ingest: str, metadata: dict | None = None,
 ) -> AddedDocument:
     content_hash = hashlib.sha256(data).hexdigest()
     existing = Document.objects.filter(collection=collection, content_hash=content_hash).first()
@@ -205,7 +209,7 @@ def _add(
         return AddedDocument(existing, created=False)
     document = Document(
         collection=collection, title=title[:300], source_kind=source_kind, format=fmt,
-        size_bytes=len(data), content_hash=content_hash,
+        size_bytes=len(data), content_hash=content_hash, metadata=dict(metadata or {}),
     )
     if source_kind == Document.SourceKind.TEXT:
         document.text = data.decode()
@@ -327,7 +331,8 @@ def _write_chunks(document: Document, sections: list[Section], embedder: Embedde
             [
                 Chunk(
                     document=document, collection=collection, position=i, text=d.text,
-                    token_count=d.token_count, metadata=d.metadata, embedding=vector,
+                    token_count=d.token_count, metadata={**document.metadata, **d.metadata},
+                    embedding=vector,
                 )
                 for i, (d, vector) in enumerate(zip(drafts, vectors, strict=True))
             ],
