@@ -20,7 +20,9 @@ run: $(STAMP)
 	$(BIN)/python manage.py demo_store
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
 
+# The browser tests drive Debian's chromium (never a browser build downloaded by Playwright).
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(STAMP)
