@@ -15,6 +15,9 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
 # Stores live at <slug>.<BASE_DOMAIN>; the platform admin at BASE_DOMAIN itself.
 BASE_DOMAIN = env("BASE_DOMAIN", default="localhost")
+# How people reach the site, for the links Atendo prints and e-mails (port 80/443: none shown).
+PUBLIC_SCHEME = env("PUBLIC_SCHEME", default="http")
+PUBLIC_PORT = env.int("PUBLIC_PORT", default=8000)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",

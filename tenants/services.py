@@ -86,6 +86,14 @@ def default_domain(slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
+def public_url(host: str, path: str = "") -> str:
+    """The address people type for ``host`` (a store's domain or the platform's)."""
+    scheme, port = settings.PUBLIC_SCHEME, settings.PUBLIC_PORT
+    default_port = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port == default_port else f"{host}:{port}"
+    return f"{scheme}://{netloc}{path}"
+
+
 def provision_store(
     *,
     slug: str,

@@ -52,7 +52,9 @@ class StoreListView(APIView):
         payload.is_valid(raise_exception=True)
         store = services.provision_store(**payload.validated_data)
         set_password_url = (
-            f"http://{store.domain}{store.set_password_path}" if store.set_password_path else None
+            services.public_url(store.domain, store.set_password_path)
+            if store.set_password_path
+            else None
         )
         body = {
             "slug": store.slug, "name": store.name, "schema_name": store.schema_name,

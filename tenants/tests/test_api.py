@@ -109,7 +109,7 @@ def test_operators_create_a_store_through_the_api(client, keys):
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["domain"] == "via-api.localhost"
-    assert body["set_password_url"].startswith("http://via-api.localhost/admin/password-set/")
+    assert body["set_password_url"].startswith("http://via-api.localhost:8000/admin/password-set/")
     assert schema_exists("via_api")
 
 

@@ -95,8 +95,8 @@ def test_create_tenant_command_reports_bad_input_clearly(public_schema):
 def test_create_tenant_command_creates_a_store(public_schema, capsys):
     call_command("create_tenant", "nueva", name="Nueva", admin_email="n@n.test")
     out = capsys.readouterr().out
-    assert "Store 'nueva' ready at http://nueva.localhost/admin/" in out
-    assert "sets a password at http://nueva.localhost/admin/password-set/" in out
+    assert "Store 'nueva' ready at http://nueva.localhost:8000/admin/" in out
+    assert "sets a password at http://nueva.localhost:8000/admin/password-set/" in out
 
 
 def test_deleting_a_store_needs_the_slug_repeated(public_schema):
@@ -131,3 +131,10 @@ def test_an_owner_email_too_long_for_a_login_is_refused_before_anything_is_creat
     assert error.value.field == "owner_email"
     assert Tenant.objects.spares().count() == 1
     assert not schema_exists("longmail")
+
+
+def test_links_carry_the_port_people_use_and_none_for_the_default(settings):
+    settings.PUBLIC_SCHEME, settings.PUBLIC_PORT = "http", 8000
+    assert services.public_url("loja.localhost", "/admin/") == "http://loja.localhost:8000/admin/"
+    settings.PUBLIC_SCHEME, settings.PUBLIC_PORT = "https", 443
+    assert services.public_url("loja.atendo.app", "/admin/") == "https://loja.atendo.app/admin/"

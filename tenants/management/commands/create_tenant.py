@@ -32,9 +32,10 @@ class Command(BaseCommand):
         how = "from a spare schema" if store.from_spare else "by migration replay"
         self.stdout.write(
             self.style.SUCCESS(
-                f"Store '{store.slug}' ready at http://{store.domain}/admin/ "
+                f"Store '{store.slug}' ready at {services.public_url(store.domain, '/admin/')} "
                 f"({how}, {store.seconds * 1000:.0f} ms)"
             )
         )
         if store.set_password_path:
-            self.stdout.write(f"Owner sets a password at http://{store.domain}{store.set_password_path}")
+            link = services.public_url(store.domain, store.set_password_path)
+            self.stdout.write(f"Owner sets a password at {link}")

@@ -36,14 +36,13 @@ class Command(BaseCommand):
                 owner.save(update_fields=["password"])
         with tenant_context(tenant):
             demo.populate(tenant)
-        port = 8000
         self.stdout.write(self.style.SUCCESS("Atendo is ready."))
         self.stdout.write(
-            f"  Demo store admin:  http://{DEMO_SLUG}.{settings.BASE_DOMAIN}:{port}/admin/  "
+            f"  Demo store admin:  {services.public_url(tenant.get_primary_domain().domain, '/admin/')}  "
             f"login {DEMO_OWNER} / {DEMO_PASSWORD}"
         )
         self.stdout.write(
-            f"  Platform admin:    http://{settings.BASE_DOMAIN}:{port}/admin/  "
+            f"  Platform admin:    {services.public_url(settings.BASE_DOMAIN, '/admin/')}  "
             f"login {OPERATOR} / {OPERATOR_PASSWORD}"
         )
-        self.stdout.write(f"  Health:            http://{settings.BASE_DOMAIN}:{port}/health")
+        self.stdout.write(f"  Health:            {services.public_url(settings.BASE_DOMAIN, '/health')}")
