@@ -205,7 +205,9 @@ def main() -> None:
         connection.set_tenant(store)
         assert Product.objects.get(pk=hot.pk).stock_quantity == 0
         assert all(Product.objects.get(pk=p.pk).stock_quantity == 0 for p in distinct)
-        ms = lambda xs, q: statistics.quantiles(xs, n=100)[q - 1] * 1000
+
+        def ms(xs, q):
+            return statistics.quantiles(xs, n=100)[q - 1] * 1000
 
         print(
             f"database: {connection.settings_dict['HOST']}:{connection.settings_dict['PORT']}/{BENCH_DB}"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.core.cache import cache
+from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware

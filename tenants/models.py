@@ -7,13 +7,13 @@ from django_tenants.models import DomainMixin, TenantMixin
 
 
 class TenantQuerySet(models.QuerySet):
-    def stores(self) -> "TenantQuerySet":
+    def stores(self) -> TenantQuerySet:
         """Real stores: not the public schema, not a spare schema waiting to be claimed."""
         return self.filter(is_spare=False).exclude(schema_name="public").exclude(
             schema_name__startswith="spare_"
         )
 
-    def spares(self) -> "TenantQuerySet":
+    def spares(self) -> TenantQuerySet:
         return self.filter(is_spare=True)
 
 
