@@ -188,7 +188,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "orders.expire_unpaid_orders_in_all_stores",
         "schedule": 60.0,
     },
+    # Each catalog connection has its own interval; this only looks for the due ones.
+    "sync-due-catalogs": {
+        "task": "catalog.sync_due_catalogs_in_all_stores",
+        "schedule": 300.0,
+    },
 }
+# Seconds to wait for a shop platform (WooCommerce, Tiendanube) during a catalog sync.
+CATALOG_SYNC_TIMEOUT_SECONDS = env.float("CATALOG_SYNC_TIMEOUT_SECONDS", default=20.0)
 
 LOGGING = {
     "version": 1,
