@@ -1,0 +1,281 @@
+"""Inbound: a webhook delivery's messages and statuses stored (deduplicated), conversations
+and leads linked, and the burst's close scheduled. Fast: database writes only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels.events import emit
+from channels.inbound import InboundMessage, StatusUpdate
+from channels.models import (
+    Channel,
+    ChannelKind,
+    Conversation,
+    ConversationStatus,
+    Direction,
+    InboundEvent,
+    Message,
+    MessageStatus,
+)
+from channels.models import EventKind as StoreEventKind
+from channels.services.accumulator import schedule_burst_close
+from channels.services.common import _message_event
+from channels.services.handoff import handoff, return_to_bot
+
+logger = logging.getLogger(__name__)
+
+
+# How each channel kind names a contact in the leads app.
+_LEAD_IDENTITY = {
+    ChannelKind.WHATSAPP: "whatsapp",
+    ChannelKind.EVOLUTION: "whatsapp",
+    ChannelKind.WUZAPI: "whatsapp",
+    ChannelKind.CHATWOOT: "chatwoot",
+    ChannelKind.INSTAGRAM: "instagram",
+    ChannelKind.MESSENGER: "messenger",
+    ChannelKind.API: "api",
+}
+# Outbound statuses only move forward (webhooks may arrive out of order).
+_STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.READ: 4,
+}
+
+
+def record_event(channel: Channel | None, provider: str, payload: dict) -> InboundEvent:
+    """Keep a delivery as received. Called at the end of the transaction that processed it,
+    so a stored event is a processed one (a failure rolls both back and the provider
+    retries)."""
+    now = timezone.now()
+    return InboundEvent.objects.create(
+        channel=channel, provider=provider, payload=payload, processed=True, processed_at=now
+    )
+
+
+def _ensure_conversation(channel: Channel, message: InboundMessage) -> Conversation:
+    conversation, _ = Conversation.objects.get_or_create(
+        channel=channel,
+        contact_id=message.contact_id,
+        defaults={
+            "contact_name": message.contact_name,
+            "external_id": message.external_conversation_id,
+        },
+    )
+    changes = {}
+    if message.contact_name and not conversation.contact_name:
+        changes["contact_name"] = message.contact_name
+    if message.external_conversation_id and message.external_conversation_id != conversation.external_id:
+        # Chatwoot opens a new conversation for a returning contact: reply in the newest.
+        changes["external_id"] = message.external_conversation_id
+    if conversation.lead_id is None:
+        lead = _lead_for(channel, message)
+        if lead is not None:
+            changes["lead_id"] = lead.pk
+    if changes:
+        Conversation.objects.filter(pk=conversation.pk).update(**changes)
+        for field, value in changes.items():
+            setattr(conversation, field, value)
+    return conversation
+
+
+def _lead_for(channel: Channel, message: InboundMessage):
+    from leads import services as lead_services
+    from leads.errors import LeadError
+
+    kind = _LEAD_IDENTITY.get(channel.kind)
+    if not kind or not message.contact_id:
+        return None
+    try:
+        return lead_services.ensure_lead(
+            kind, message.contact_id, name=message.contact_name or None, source_channel=kind
+        )
+    except LeadError as exc:
+        logger.warning(
+            "channels.lead_not_linked",
+            extra={"channel_id": channel.pk, "contact_id": message.contact_id, "error": exc.message},
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    message: Message
+    created: bool  # False: a duplicate delivery of a message already stored
+
+
+def record_inbound(channel: Channel, message: InboundMessage, *, start_turn: bool = True) -> Recorded:
+    """Store a contact's message (idempotent by provider message id) and, unless the
+    conversation is with a human, schedule the end of its burst.
+
+    A duplicate delivery returns the stored message with ``created=False`` and schedules
+    nothing, so it is answered once. Fast: database writes only.
+    """
+    # No savepoint of its own (the webhook's transaction is enough; each round trip counts
+    # on the fast path); the insert below has one, so a duplicate is caught cleanly.
+    with transaction.atomic(savepoint=False):
+        conversation = _ensure_conversation(channel, message)
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                stored = Message.objects.create(
+                    conversation=conversation,
+                    channel=channel,
+                    direction=Direction.IN,
+                    text=message.text,
+                    provider_message_id=message.provider_message_id,
+                    reply_to_provider_id=message.reply_to,
+                    media_type=message.media_type,
+                    media_ref=message.media_ref,
+                    media_mime=message.media_mime,
+                    caption=message.caption,
+                    status=MessageStatus.RECEIVED,
+                    provider_timestamp=message.timestamp,
+                    created_at=now,
+                )
+        except IntegrityError:
+            # A redelivery (providers retry; the unique constraint decides, no check-then-act).
+            existing = Message.objects.get(
+                channel=channel, direction=Direction.IN, provider_message_id=message.provider_message_id
+            )
+            return Recorded(existing, created=False)
+        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now, ended_at=None)
+        if start_turn and conversation.status == ConversationStatus.BOT:
+            schedule_burst_close(channel, conversation.pk, stored.pk)
+        emit(StoreEventKind.MESSAGE_RECEIVED, _message_event(stored, channel))
+    logger.info(
+        "channels.message.received",
+        extra={"channel_id": channel.pk, "conversation_id": conversation.pk, "message_id": stored.pk},
+    )
+    return Recorded(stored, created=True)
+
+
+def apply_status(channel: Channel, update: StatusUpdate) -> Message | None:
+    """Move an outbound message to the provider's reported status (sent, delivered, read,
+    failed). Statuses never move backwards; unknown message ids are ignored."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(channel=channel, direction=Direction.OUT, provider_message_id=update.provider_message_id)
+            .first()
+        )
+        if message is None:
+            logger.info(
+                "channels.status.unknown_message",
+                extra={"channel_id": channel.pk, "provider_message_id": update.provider_message_id},
+            )
+            return None
+        at = update.timestamp or timezone.now()
+        if update.status == MessageStatus.FAILED:
+            message.status = MessageStatus.FAILED
+            message.failed_at = at
+            message.error_code = update.error_code
+            message.error = update.error
+            message.save(update_fields=["status", "failed_at", "error_code", "error"])
+            logger.warning(
+                "channels.message.failed",
+                extra={"message_id": message.pk, "error_code": update.error_code, "error": update.error},
+            )
+            emit(StoreEventKind.MESSAGE_FAILED, _message_event(message, channel))
+            return message
+        if update.status not in _STATUS_RANK or message.status == MessageStatus.FAILED:
+            return message
+        fields = []
+        stamp = {MessageStatus.SENT: "sent_at", MessageStatus.DELIVERED: "delivered_at",
+                 MessageStatus.READ: "read_at"}.get(update.status)
+        if stamp and getattr(message, stamp) is None:
+            setattr(message, stamp, at)
+            fields.append(stamp)
+        if _STATUS_RANK[update.status] > _STATUS_RANK.get(message.status, 0):
+            message.status = update.status
+            fields.append("status")
+        if fields:
+            message.save(update_fields=fields)
+        return message
+
+
+def conversation_for_external_id(channel: Channel, external_id: str) -> Conversation | None:
+    if not external_id:
+        return None
+    return Conversation.objects.filter(channel=channel, external_id=external_id).first()
+
+
+def is_own_outbound(channel: Channel, provider_message_id: str) -> bool:
+    """Whether a provider's echo of an outgoing message is one we sent."""
+    return bool(provider_message_id) and Message.objects.filter(
+        channel=channel, direction=Direction.OUT, provider_message_id=provider_message_id
+    ).exists()
+
+
+def messages_of(conversation_id: int) -> Iterable[Message]:
+    return Message.objects.filter(conversation_id=conversation_id).order_by("created_at", "pk")
+
+
+# --- webhook ingestion (one store's part of a delivery) --------------------------------
+
+
+def ingest_meta_batch(channel_id: int, batch) -> InboundEvent | None:
+    """Store one Meta account's part of a webhook delivery: the raw event, each message
+    (deduplicated) and each status update. ``batch`` is an ``inbound.MetaBatch``."""
+    channel = Channel.objects.filter(pk=channel_id, kind=batch.provider, active=True).first()
+    if channel is None:
+        logger.warning(
+            "channels.meta.channel_missing",
+            extra={"channel_id": channel_id, "provider": batch.provider, "account_id": batch.account_id},
+        )
+        return None
+    with transaction.atomic():
+        for message in batch.messages:
+            if message.provider_message_id and message.contact_id:
+                record_inbound(channel, message)
+        for update in batch.statuses:
+            apply_status(channel, update)
+        return record_event(channel, batch.provider, batch.payload)
+
+
+def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> InboundEvent:
+    """Act on a Chatwoot webhook (an ``inbound.ChatwootEvent``): a contact's message
+    starts a burst; staff replying or being assigned hands the conversation to them (the
+    bot stays silent); the conversation going back to ``pending`` returns it to the bot."""
+    with transaction.atomic():
+        if event.action in ("message", "human_message") and event.message is not None:
+            recorded = record_inbound(channel, event.message, start_turn=event.action == "message")
+            if event.action == "human_message":
+                handoff(recorded.message.conversation_id, "A human agent is assigned in Chatwoot.",
+                        by="chatwoot", notify_provider=False)
+        elif event.action == "human":
+            conversation = conversation_for_external_id(channel, event.external_conversation_id)
+            own = is_own_outbound(channel, event.provider_message_id) or (
+                conversation is not None
+                and Message.objects.filter(
+                    conversation=conversation, direction=Direction.OUT, author="agent",
+                    status=MessageStatus.SENDING, text=(payload.get("content") or ""),
+                ).exists()
+            )
+            if conversation is not None and not own:
+                handoff(conversation.pk, "A human agent replied in Chatwoot.", by="chatwoot",
+                        notify_provider=False)
+        elif event.action == "bot":
+            conversation = conversation_for_external_id(channel, event.external_conversation_id)
+            if conversation is not None:
+                return_to_bot(conversation.pk, by="chatwoot", notify_provider=False)
+        return record_event(channel, "chatwoot", payload)
+
+
+def ingest_messages(channel: Channel, provider: str, payload: dict,
+                    messages: Iterable[InboundMessage], statuses: Iterable[StatusUpdate] = ()) -> InboundEvent:
+    """Store a webhook delivery of a per-channel provider (Evolution API, WuzAPI)."""
+    with transaction.atomic():
+        for message in messages:
+            if message.provider_message_id and message.contact_id:
+                record_inbound(channel, message)
+        for update in statuses:
+            apply_status(channel, update)
+        return record_event(channel, provider, payload)
