@@ -1,0 +1,59 @@
+"""Base classes of every admin page of the console: django-unfold's look, and the
+admin's own words (fieldset titles, actions, column headers) in the staff member's
+language. Each app's ``admin.py`` imports them from here:
+
+    from config.admin_base import ModelAdmin, StackedInline, TabularInline
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_lazy
+from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from unfold.admin import StackedInline as UnfoldStackedInline
+from unfold.admin import TabularInline as UnfoldTabularInline
+
+__all__ = ["ModelAdmin", "StackedInline", "TabularInline"]
+
+
+def _translate_descriptions(admin_class: type, names) -> None:
+    """``@admin.display(description="...")`` on the admin's methods: lazily translated."""
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        method = getattr(admin_class, name, None)
+        description = getattr(method, "short_description", None)
+        if isinstance(description, str) and not isinstance(description, Promise):
+            try:
+                method.short_description = gettext_lazy(description)
+            except AttributeError:  # a bound or built-in callable that refuses attributes
+                pass
+
+
+class _ConsoleWords:
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _translate_descriptions(type(self), [*getattr(self, "list_display", ()), *self.readonly_fields])
+
+    def get_fieldsets(self, request, obj=None):
+        return [
+            (gettext(name) if isinstance(name, str) and name else name, options)
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+
+
+class ModelAdmin(_ConsoleWords, UnfoldModelAdmin):
+    @staticmethod
+    def _get_action_description(func, name):
+        description = getattr(func, "short_description", None)
+        if isinstance(description, str) and not isinstance(description, Promise):
+            return gettext(description)
+        return UnfoldModelAdmin._get_action_description(func, name)
+
+
+class TabularInline(_ConsoleWords, UnfoldTabularInline):
+    pass
+
+
+class StackedInline(_ConsoleWords, UnfoldStackedInline):
+    pass
