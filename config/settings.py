@@ -52,12 +52,14 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "unfold",  # the console's look; before django.contrib.admin, whose templates it overrides
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "config.apps.ConsoleConfig",  # the console's words and language (config/console.py)
 ]
 # Each store has its own staff users, sessions and admin log in its own schema.
 TENANT_APPS = [
@@ -72,6 +74,7 @@ TENANT_APPS = [
     "agents",
     "channels",
     "analytics",
+    "audit",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -93,15 +96,17 @@ TENANT_SPARE_POOL_SIZE = env.int("TENANT_SPARE_POOL_SIZE", default=5)
 TENANT_DOMAIN_CACHE_SECONDS = env.int("TENANT_DOMAIN_CACHE_SECONDS", default=300)
 
 MIDDLEWARE = [
+    "tenants.request_id.RequestIdMiddleware",
     "tenants.middleware.StoreRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "config.i18n.StoreLanguageMiddleware",  # a store's console speaks its language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -150,6 +155,8 @@ LANGUAGE_CODE = env("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", "English"), ("es", "Español"), ("pt-br", "Português")]
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
+# Translations of the console (pt-BR, es); `manage.py makemessages`/`compilemessages`.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -162,6 +169,35 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Atendo <no-reply@atendo.local>")
+
+# --- The admin console's look (django-unfold); the callbacks live in config/console.py ---
+UNFOLD = {
+    "SITE_TITLE": "config.console.site_title",
+    "SITE_HEADER": "config.console.site_header",
+    "SITE_SUBHEADER": "config.console.site_subheader",
+    "SITE_SYMBOL": "support_agent",
+    "ENVIRONMENT": "config.console.environment",
+    "SHOW_LANGUAGES": True,
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "BORDER_RADIUS": "8px",
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.9% .021 166.113)",
+            "100": "oklch(95% .052 163.051)",
+            "200": "oklch(90.5% .093 164.15)",
+            "300": "oklch(84.5% .143 164.978)",
+            "400": "oklch(76.5% .177 163.223)",
+            "500": "oklch(69.6% .17 162.48)",
+            "600": "oklch(59.6% .145 163.225)",
+            "700": "oklch(50.8% .118 165.612)",
+            "800": "oklch(43.2% .095 166.913)",
+            "900": "oklch(37.8% .077 168.94)",
+            "950": "oklch(26.2% .051 172.552)",
+        },
+    },
+    "SIDEBAR": {"show_search": True, "show_all_applications": False},
+}
 
 # --- Celery: Redis broker, tenant-aware tasks, durable work ---
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
@@ -200,8 +236,13 @@ CATALOG_SYNC_TIMEOUT_SECONDS = env.float("CATALOG_SYNC_TIMEOUT_SECONDS", default
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "tenants.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -341,3 +382,6 @@ AGENTS_ORDER_PAYMENT_GATEWAY = env("AGENTS_ORDER_PAYMENT_GATEWAY", default="manu
 # The offline responder quotes a passage only when it shares words with the question or
 # is at least this similar to it (cosine, 0..1).
 AGENTS_OFFLINE_MIN_SIMILARITY = env.float("AGENTS_OFFLINE_MIN_SIMILARITY", default=0.86)
+# The web_search tool: a SearXNG-style JSON API (GET <url>/search?q=...&format=json); unset: off.
+AGENTS_WEB_SEARCH_URL = env("AGENTS_WEB_SEARCH_URL", default="")
+AGENTS_WEB_SEARCH_TIMEOUT = env.float("AGENTS_WEB_SEARCH_TIMEOUT", default=8.0)
