@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from tenants.errors import TenantError
@@ -83,8 +84,12 @@ def authenticate_api_key(raw_key: str) -> ApiKey:
 
 
 def revoke_api_key(tenant: Tenant, key_id: int) -> None:
-    updated = ApiKey.objects.filter(tenant=tenant, pk=key_id, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    if not updated and not ApiKey.objects.filter(tenant=tenant, pk=key_id).exists():
-        raise ApiKey.DoesNotExist(f"No API key {key_id} in this store.")
+    """Revoke a key of ``tenant`` (idempotent). Saved, not updated in bulk, so the store's
+    audit log records who revoked it. Raises ``ApiKey.DoesNotExist`` for another store's id."""
+    with transaction.atomic():
+        api_key = ApiKey.objects.select_for_update().filter(tenant=tenant, pk=key_id).first()
+        if api_key is None:
+            raise ApiKey.DoesNotExist(f"No API key {key_id} in this store.")
+        if api_key.revoked_at is None:
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked_at"])
