@@ -57,6 +57,19 @@ def public_schema(db):
     connection.set_schema_to_public()
 
 
+@pytest.fixture
+def client(client):
+    """The test client of a staff member who picked English in the console's language switch.
+
+    A store's console otherwise speaks the store's language (Portuguese by default); tests
+    of that behaviour clear the cookie (see ``config/tests/test_console_language.py``).
+    """
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
 @pytest.fixture(autouse=True)
 def _forget_cached_routes():
     """Rolled-back test rows leave no cached hostname routes behind (Redis is not rolled back)."""

@@ -7,13 +7,16 @@ language. Each app's ``admin.py`` imports them from here:
 
 from __future__ import annotations
 
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.admin import StackedInline as UnfoldStackedInline
 from unfold.admin import TabularInline as UnfoldTabularInline
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
-__all__ = ["ModelAdmin", "StackedInline", "TabularInline"]
+__all__ = ["ModelAdmin", "StackedInline", "StaffGroupAdmin", "StaffUserAdmin", "TabularInline"]
 
 
 def _translate_descriptions(admin_class: type, names) -> None:
@@ -56,4 +59,16 @@ class TabularInline(_ConsoleWords, UnfoldTabularInline):
 
 
 class StackedInline(_ConsoleWords, UnfoldStackedInline):
+    pass
+
+
+class StaffUserAdmin(DjangoUserAdmin, ModelAdmin):
+    """Staff users (a store's, or the platform's operators) with unfold's forms."""
+
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+class StaffGroupAdmin(DjangoGroupAdmin, ModelAdmin):
     pass

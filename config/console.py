@@ -48,9 +48,7 @@ def translate_labels() -> None:
             opts = model._meta
             opts.verbose_name = _lazy(opts.verbose_name)
             opts.verbose_name_plural = _lazy(opts.verbose_name_plural)
-            for field in opts.get_fields(include_hidden=False):
-                if not getattr(field, "concrete", False) and not field.many_to_many:
-                    continue
+            for field in [*opts.fields, *opts.many_to_many]:
                 field.verbose_name = _lazy(field.verbose_name)
                 if field.choices and all(isinstance(choice, (list, tuple)) and len(choice) == 2
                                          and not isinstance(choice[1], (list, tuple)) for choice in field.choices):

@@ -11,6 +11,8 @@ from tenants.api.urls import platform_urlpatterns
 
 urlpatterns = [
     path("health", health, name="health"),
+    # The console's language switch (sets the language cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", platform_admin_site.urls),
     # A store's API key works on the platform domain too: the key names the store.
     path("api/v1/", include(platform_urlpatterns + store_api)),

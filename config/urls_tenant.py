@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from channels.urls import store_urlpatterns as channel_webhooks
@@ -11,10 +12,12 @@ from config.health import health
 
 admin.site.site_header = "Atendo"
 admin.site.site_title = "Atendo"
-admin.site.index_title = "Your store"
+admin.site.index_title = gettext_lazy("Your store")
 
 urlpatterns = [
     path("health", health, name="health"),
+    # The console's language switch (sets the language cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
     path(
         "admin/password-set/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
