@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.admin_base import ModelAdmin, TabularInline
 from agents import services, vault
 from agents.agent_templates import TEMPLATES
 from agents.errors import AgentError
@@ -55,7 +56,7 @@ class AgentForm(forms.ModelForm):
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(ModelAdmin):
     form = AgentForm
     change_list_template = "agents/admin/agent_change_list.html"
     list_display = ("name", "role", "provider", "model", "is_active", "is_default", "playground_link")
@@ -189,7 +190,7 @@ class CredentialForm(forms.ModelForm):
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(ModelAdmin):
     form = CredentialForm
     list_display = ("category", "name", "hint", "updated_at")
     list_filter = ("category",)
@@ -211,13 +212,13 @@ class CredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin):
+class ModelPriceAdmin(ModelAdmin):
     list_display = ("provider", "model", "context_window", "prompt_price_per_million", "completion_price_per_million")
     list_filter = ("provider",)
 
 
 @admin.register(TokenUsage)
-class TokenUsageAdmin(admin.ModelAdmin):
+class TokenUsageAdmin(ModelAdmin):
     list_display = ("at", "agent", "provider", "model", "prompt_tokens", "completion_tokens", "cost", "latency_ms")
     list_filter = ("provider", "model", "agent")
     date_hierarchy = "at"
@@ -243,7 +244,7 @@ class TokenUsageAdmin(admin.ModelAdmin):
         return response
 
 
-class AgentStepInline(admin.TabularInline):
+class AgentStepInline(TabularInline):
     model = AgentStep
     extra = 0
     can_delete = False
@@ -255,7 +256,7 @@ class AgentStepInline(admin.TabularInline):
 
 
 @admin.register(AgentRun)
-class AgentRunAdmin(admin.ModelAdmin):
+class AgentRunAdmin(ModelAdmin):
     list_display = ("started_at", "agent", "channel", "status", "provider", "iterations", "cost", "duration_ms", "short_question")
     list_filter = ("status", "provider", "channel", "dry_run", "agent")
     search_fields = ("question", "reply", "turn_key")
