@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from config.admin_base import ModelAdmin, TabularInline
 from channels import events, services
 from channels.errors import ChannelError
 from channels.models import (
@@ -104,7 +105,7 @@ def check_connection(modeladmin, request, queryset):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(ModelAdmin):
     form = ChannelForm
     actions = [check_connection]
     list_display = ("name", "kind", "active", "webhook_url", "verify_token", "conversation_count")
@@ -170,7 +171,7 @@ class ChannelAdmin(admin.ModelAdmin):
             services.delete_channel(channel_id)
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(TabularInline):
     model = Message
     extra = 0
     fields = ("created_at", "direction", "author", "text", "attachment", "status", "error")
@@ -190,7 +191,7 @@ class MessageInline(admin.TabularInline):
         return f"{obj.media_type}: {obj.media_ref}" + (f" ({obj.media_mime})" if obj.media_mime else "")
 
 
-class TurnInline(admin.TabularInline):
+class TurnInline(TabularInline):
     model = ConversationTurn
     extra = 0
     fields = ("turn_key", "status", "attempts", "provider", "model", "reply", "error", "started_at", "finished_at")
@@ -228,7 +229,7 @@ def return_to_bot(modeladmin, request, queryset):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ModelAdmin):
     form = ConversationForm
     list_display = ("__str__", "channel", "status", "lead", "message_count", "handoff_reason", "last_activity_at")
     list_filter = ("status", "channel")
@@ -280,7 +281,7 @@ def retry_delivery(modeladmin, request, queryset):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ModelAdmin):
     list_display = ("created_at", "conversation", "direction", "author", "short_text", "status", "error")
     list_filter = ("status", "direction", "channel")
     search_fields = ("text", "provider_message_id", "conversation__contact_id")
@@ -300,7 +301,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(admin.ModelAdmin):
+class InboundEventAdmin(ModelAdmin):
     list_display = ("received_at", "provider", "channel", "processed", "error")
     list_filter = ("provider", "processed")
     readonly_fields = ("received_at", "provider", "channel", "payload", "processed", "processed_at", "error")
@@ -314,7 +315,7 @@ class InboundEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(ModelAdmin):
     list_display = ("url", "events", "active", "created_at")
     list_filter = ("active",)
     fields = ("url", "events", "active", "secret")
@@ -329,7 +330,7 @@ def replay_deliveries(modeladmin, request, queryset):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ModelAdmin):
     list_display = ("created_at", "event", "subscription", "status", "attempts", "response_status",
                     "response_ms", "error")
     list_filter = ("status", "event", "subscription")
