@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from config.admin_base import ModelAdmin
 from knowledge import curated, services
 from knowledge.errors import KnowledgeError
 from knowledge.models import Collection, CuratedAnswer, Document, KnowledgeSettings
@@ -17,7 +18,7 @@ from knowledge.search import MODES, search
 
 
 @admin.register(KnowledgeSettings)
-class KnowledgeSettingsAdmin(admin.ModelAdmin):
+class KnowledgeSettingsAdmin(ModelAdmin):
     list_display = ["__str__", "embedder", "search_language", "curated_threshold"]
 
     def has_add_permission(self, request):
@@ -38,7 +39,7 @@ class KnowledgeSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(ModelAdmin):
     list_display = ["name", "documents", "chunk_tokens", "chunk_overlap", "created_at"]
     search_fields = ["name"]
     actions = ["reindex_collections"]
@@ -127,7 +128,7 @@ class DocumentUploadForm(forms.ModelForm):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ModelAdmin):
     list_display = [
         "title", "collection", "format", "status_badge", "progress_bar", "chunk_count",
         "embedder", "short_error", "updated_at",
@@ -203,7 +204,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(CuratedAnswer)
-class CuratedAnswerAdmin(admin.ModelAdmin):
+class CuratedAnswerAdmin(ModelAdmin):
     list_display = ["question", "is_approved", "source", "times_used", "last_used_at"]
     list_filter = ["is_approved", "source"]
     search_fields = ["question", "answer"]
