@@ -5,19 +5,20 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Count
 
+from config.admin_base import ModelAdmin, TabularInline
 from leads import services
 from leads.errors import LeadError
 from leads.models import Lead, LeadEvent, LeadIdentity, Stage
 
 
-class LeadIdentityInline(admin.TabularInline):
+class LeadIdentityInline(TabularInline):
     model = LeadIdentity
     extra = 0
     fields = ("kind", "value", "created_at")
     readonly_fields = ("created_at",)
 
 
-class LeadEventInline(admin.TabularInline):
+class LeadEventInline(TabularInline):
     model = LeadEvent
     extra = 0
     fields = ("at", "kind", "payload")
@@ -73,7 +74,7 @@ def merge_selected(modeladmin, request, queryset):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ModelAdmin):
     list_display = (
         "__str__",
         "phone",
