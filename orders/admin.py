@@ -9,12 +9,13 @@ from django.utils import timezone
 from catalog.errors import CatalogError
 from leads.admin import LeadAdmin
 from leads.models import Lead
+from config.admin_base import ModelAdmin, TabularInline
 from orders import services
 from orders.errors import OrderError
 from orders.models import Order, OrderItem, OrderTransition, PaymentWebhookEvent, Status
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(TabularInline):
     model = OrderItem
     extra = 0
     fields = ("product", "sku", "name", "quantity", "unit_price")
@@ -25,7 +26,7 @@ class OrderItemInline(admin.TabularInline):
         return False
 
 
-class OrderTransitionInline(admin.TabularInline):
+class OrderTransitionInline(TabularInline):
     model = OrderTransition
     extra = 0
     fields = ("at", "from_status", "to_status", "by", "note")
@@ -133,7 +134,7 @@ ACTION_FOR_STATUS = {
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ModelAdmin):
     list_display = (
         "number",
         "lead",
@@ -230,7 +231,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentWebhookEvent)
-class PaymentWebhookEventAdmin(admin.ModelAdmin):
+class PaymentWebhookEventAdmin(ModelAdmin):
     list_display = ("received_at", "gateway", "kind", "event_id", "order", "outcome")
     list_filter = ("gateway", "kind", "outcome")
     search_fields = ("event_id", "order__number")
@@ -248,7 +249,7 @@ class PaymentWebhookEventAdmin(admin.ModelAdmin):
         return False
 
 
-class LeadOrderInline(admin.TabularInline):
+class LeadOrderInline(TabularInline):
     model = Order
     fk_name = "lead"
     extra = 0
