@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from unfold.sites import UnfoldAdminSite
 
+from config.admin_base import ModelAdmin, StaffGroupAdmin, StaffUserAdmin, TabularInline
 from tenants import services
 from tenants.errors import TenantError
 from tenants.models import Domain, Tenant
 
 
-class PlatformAdminSite(admin.AdminSite):
+class PlatformAdminSite(UnfoldAdminSite):
     site_header = "Atendo platform"
     site_title = "Atendo platform"
     index_title = "Stores and operators"
@@ -43,13 +44,13 @@ class NewStoreForm(forms.ModelForm):
             raise forms.ValidationError(exc.message) from exc
 
 
-class DomainInline(admin.TabularInline):
+class DomainInline(TabularInline):
     model = Domain
     extra = 0
 
 
 @admin.register(Tenant, site=platform_admin_site)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(ModelAdmin):
     list_display = ["slug", "name", "schema_name", "primary_domain", "is_active", "created_at"]
     search_fields = ["slug", "name", "domains__domain"]
     list_filter = ["is_active"]
@@ -102,5 +103,5 @@ class StoreAdmin(admin.ModelAdmin):
         services.delete_store(obj.slug, confirm=obj.slug)
 
 
-platform_admin_site.register(User, UserAdmin)
-platform_admin_site.register(Group, GroupAdmin)
+platform_admin_site.register(User, StaffUserAdmin)
+platform_admin_site.register(Group, StaffGroupAdmin)
