@@ -15,13 +15,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from config.admin_base import ModelAdmin, TabularInline
 from agents import services, vault
 from agents.agent_templates import TEMPLATES
 from agents.errors import AgentError
 from agents.models import Agent, AgentRun, AgentStep, Credential, ModelPrice, TokenUsage
 from agents.tools import TOOLS
 from agents.turns import ConversationMessage, TurnRequest
+from config.admin_base import ModelAdmin, TabularInline
 
 
 class CommaListField(forms.CharField):
