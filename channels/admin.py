@@ -13,7 +13,6 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from config.admin_base import ModelAdmin, TabularInline
 from channels import events, services
 from channels.errors import ChannelError
 from channels.models import (
@@ -27,6 +26,7 @@ from channels.models import (
     WebhookSubscription,
 )
 from channels.secrets import SECRET_KEYS, secret_hint, store_channel_secret
+from config.admin_base import ModelAdmin, TabularInline
 
 # The request being rendered, for fields that show URLs of this very host.
 _request: ContextVar[HttpRequest | None] = ContextVar("channels_admin_request", default=None)
