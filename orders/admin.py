@@ -7,9 +7,9 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from catalog.errors import CatalogError
+from config.admin_base import ModelAdmin, TabularInline
 from leads.admin import LeadAdmin
 from leads.models import Lead
-from config.admin_base import ModelAdmin, TabularInline
 from orders import services
 from orders.errors import OrderError
 from orders.models import Order, OrderItem, OrderTransition, PaymentWebhookEvent, Status
