@@ -50,8 +50,17 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from agents.models import Agent, TokenUsage
+from agents.models import Agent
 from analytics.errors import InvalidRange
+from analytics.rollups import (
+    MESSAGE_DAYS,
+    ROLLED_MESSAGE_DAYS,
+    ROLLED_USAGE_DAYS,
+    USAGE_DAYS,
+    DaySources,
+    day_sources,
+    time_filter,
+)
 from channels.models import Conversation, Direction, Message, MessageStatus
 from leads.models import Lead, Stage
 from orders.models import Order, Status
@@ -175,11 +184,13 @@ def _fetch_with_planner_settings(sql: str, params: dict) -> list[tuple]:
     return rows
 
 
-def store_dashboard(start: date, end: date) -> Dashboard:
+def store_dashboard(start: date, end: date, *, use_rollups: bool = True) -> Dashboard:
     """The current store's figures from ``start`` to ``end``, both days included.
 
     Read-only, no locks. Raises ``InvalidRange`` for an end before the start or a range
-    over ``MAX_DAYS`` days. See the module docstring for each figure's rule.
+    over ``MAX_DAYS`` days. See the module docstring for each figure's rule. The figures
+    are the same with or without the rollups (``use_rollups=False`` reads every day from
+    the messages and usage rows): days not rolled up yet or marked stale are read live.
     """
     check_range(start, end)
     zone = timezone.get_current_timezone()
@@ -198,7 +209,8 @@ def store_dashboard(start: date, end: date) -> Dashboard:
         "order": Order._meta.db_table, "lead": Lead._meta.db_table,
     }
 
-    figures = _message_figures(tables, params)
+    sources = day_sources(start, end, zone, use_rollups=use_rollups)
+    figures = _message_figures(tables, params, sources)
     leads = dict(
         Lead.objects.filter(created_at__gte=since, created_at__lt=until)
         .values_list("stage").annotate(n=Count("id")).order_by()
@@ -212,7 +224,7 @@ def store_dashboard(start: date, end: date) -> Dashboard:
             sold=Count("id", filter=sold), revenue=Sum("total", filter=sold),
         ).order_by()
     }
-    usage = _usage(since, until)
+    usage = _usage(params, sources)
 
     total = figures["conversations"]
     outcomes = Outcomes(**{name: figures[name] for name in OUTCOMES})
@@ -249,7 +261,7 @@ def store_dashboard(start: date, end: date) -> Dashboard:
     )
 
 
-def _message_figures(tables: dict, params: dict) -> dict:
+def _message_figures(tables: dict, params: dict, sources: DaySources) -> dict:
     """Everything that comes from messages, in one statement and one pass over the range's
     messages: they are grouped by (conversation, day) once, and the conversation figures,
     the per-day series and the first-response wait are all read from that small set.
@@ -259,15 +271,11 @@ def _message_figures(tables: dict, params: dict) -> dict:
     range's end, no reply) are looked up, by index, up to a day after the range."""
     sql = f"""
         WITH by_day AS (
-            SELECT conversation_id,
-                   (created_at AT TIME ZONE %(tz)s)::date AS day,
-                   count(*) FILTER (WHERE direction = %(in)s) AS n_in,
-                   count(*) FILTER (WHERE direction = %(out)s) AS n_out,
-                   min(created_at) FILTER (WHERE direction = %(in)s) AS first_in,
-                   min(created_at) FILTER (WHERE direction = %(out)s AND status <> %(failed)s) AS first_out
-              FROM {tables["message"]}
-             WHERE created_at >= %(since)s AND created_at < %(until)s
-             GROUP BY 1, 2
+            SELECT conversation_id, day, messages_in AS n_in, messages_out AS n_out, first_in, first_out
+              FROM ({{rolled}}) rolled
+            UNION ALL
+            SELECT conversation_id, day, n_in, n_out, first_in, first_out
+              FROM ({{live}}) live
         ),
         active AS (
             SELECT conversation_id, sum(n_in) AS n_in, sum(n_out) AS n_out,
@@ -354,6 +362,9 @@ def _message_figures(tables: dict, params: dict) -> dict:
                                 ORDER BY day) FROM days)
           FROM classified
     """
+    params = {**params, **sources.params()}
+    live = time_filter("created_at", list(sources.live), timezone.get_current_timezone(), params, "live")
+    sql = sql.replace("{rolled}", ROLLED_MESSAGE_DAYS).replace("{live}", MESSAGE_DAYS.format(where=live))
     (row,) = _fetch_with_planner_settings(sql, params)
     names = ("conversations", "messages_in", "messages_out", "handed_off", *OUTCOMES, "handoffs",
              "with_inbound", "answered")
@@ -369,21 +380,21 @@ def _message_figures(tables: dict, params: dict) -> dict:
     return figures
 
 
-def _usage(since: datetime, until: datetime) -> tuple[UsageFigures, ...]:
-    """Aggregated first, then named: the agents join touches a handful of rows."""
+def _usage(params: dict, sources: DaySources) -> tuple[UsageFigures, ...]:
+    """Rolled-up and live days summed, then named: the agents join touches a handful of rows."""
+    params = {"tz": params["tz"], **sources.params()}
+    live = time_filter("at", list(sources.live), timezone.get_current_timezone(), params, "live")
     sql = f"""
         SELECT u.agent_id, coalesce(a.name, ''), u.provider, u.model, u.calls, u.prompt, u.completion, u.cost
-          FROM (SELECT agent_id, provider, model, count(*) AS calls, sum(prompt_tokens) AS prompt,
+          FROM (SELECT agent_id, provider, model, sum(calls) AS calls, sum(prompt_tokens) AS prompt,
                        sum(completion_tokens) AS completion, sum(cost) AS cost
-                  FROM {TokenUsage._meta.db_table}
-                 WHERE at >= %(since)s AND at < %(until)s
+                  FROM ({ROLLED_USAGE_DAYS} UNION ALL {USAGE_DAYS.format(where=live)}) days
                  GROUP BY 1, 2, 3) u
           LEFT JOIN {Agent._meta.db_table} a ON a.id = u.agent_id
          ORDER BY u.cost DESC, a.name, u.provider, u.model
     """
     return tuple(
-        UsageFigures(agent_id=agent_id, agent=agent, provider=provider, model=model, calls=calls,
+        UsageFigures(agent_id=agent_id, agent=agent, provider=provider, model=model, calls=int(calls),
                      prompt_tokens=int(prompt), completion_tokens=int(completion), cost=cost)
-        for agent_id, agent, provider, model, calls, prompt, completion, cost
-        in _fetch(sql, {"since": since, "until": until})
+        for agent_id, agent, provider, model, calls, prompt, completion, cost in _fetch(sql, params)
     )
