@@ -385,3 +385,10 @@ AGENTS_OFFLINE_MIN_SIMILARITY = env.float("AGENTS_OFFLINE_MIN_SIMILARITY", defau
 # The web_search tool: a SearXNG-style JSON API (GET <url>/search?q=...&format=json); unset: off.
 AGENTS_WEB_SEARCH_URL = env("AGENTS_WEB_SEARCH_URL", default="")
 AGENTS_WEB_SEARCH_TIMEOUT = env.float("AGENTS_WEB_SEARCH_TIMEOUT", default=8.0)
+
+# --- Analytics ---
+# The dashboard is exact without it; it rolls up closed days so fewer are read live.
+CELERY_BEAT_SCHEDULE["analytics-refresh-rollups"] = {
+    "task": "analytics.refresh_rollups_in_all_stores",
+    "schedule": 600.0,
+}
