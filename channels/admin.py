@@ -22,6 +22,7 @@ from channels.models import (
     ConversationTurn,
     InboundEvent,
     Message,
+    MessageTemplate,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -104,10 +105,22 @@ def check_connection(modeladmin, request, queryset):
         )
 
 
+@admin.action(description="Sync WhatsApp message templates from Meta")
+def sync_templates(modeladmin, request, queryset):
+    for channel in queryset:
+        try:
+            result = services.sync_templates(channel.pk)
+        except ChannelError as exc:
+            modeladmin.message_user(request, f"{channel.name}: {exc.message}", messages.ERROR)
+            continue
+        modeladmin.message_user(request, f"{channel.name}: {result.created} new, {result.updated} updated, "
+                                         f"{result.removed} removed template(s).")
+
+
 @admin.register(Channel)
 class ChannelAdmin(ModelAdmin):
     form = ChannelForm
-    actions = [check_connection]
+    actions = [check_connection, sync_templates]
     list_display = ("name", "kind", "active", "webhook_url", "verify_token", "conversation_count")
     list_filter = ("kind", "active")
     search_fields = ("name",)
@@ -121,7 +134,8 @@ class ChannelAdmin(ModelAdmin):
         ("Provider settings", {
             "fields": ("config",),
             "description": (
-                "JSON. WhatsApp: phone_number_id, graph_base_url, graph_version. "
+                "JSON. WhatsApp: phone_number_id, business_account_id (for templates), graph_base_url, "
+                "graph_version. "
                 "Chatwoot: base_url, account_id, handoff_team_id. Evolution API: base_url, instance. "
                 "WuzAPI: base_url. Messenger: page_id; Instagram: ig_account_id. "
                 "Secrets go in the fields above (a secret left in this JSON is used, unencrypted). "
@@ -298,6 +312,23 @@ class MessageAdmin(ModelAdmin):
     @admin.display(description="Text")
     def short_text(self, obj: Message) -> str:
         return (obj.text[:80] + "…") if len(obj.text) > 80 else obj.text
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(ModelAdmin):
+    """Read-only: templates are created and approved in Meta's WhatsApp Manager, then synced."""
+
+    list_display = ("name", "language", "category", "status", "channel", "synced_at")
+    list_filter = ("status", "category", "channel")
+    search_fields = ("name",)
+    readonly_fields = ("channel", "name", "language", "category", "status", "components", "provider_template_id",
+                       "synced_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(InboundEvent)

@@ -66,3 +66,21 @@ class OutsideCustomerServiceWindow(ChannelError):
     of the contact's last message; outside it only an approved template may be sent."""
 
     code = "outside_customer_service_window"
+
+
+class TemplatesNotSupported(ChannelError):
+    """Template messages are a WhatsApp Cloud API feature; other channels cannot send them."""
+
+    code = "templates_not_supported"
+
+
+class UnknownTemplate(ChannelError):
+    """No template of that name and language on the channel (sync the templates first)."""
+
+    code = "unknown_template"
+
+
+class TemplateNotApproved(ChannelError):
+    """Meta has not approved the template (pending, rejected, paused...): it cannot be sent."""
+
+    code = "template_not_approved"

@@ -148,6 +148,9 @@ class Message(models.Model):
     )
     part = models.PositiveSmallIntegerField(default=0)
     provider_timestamp = models.DateTimeField(null=True, blank=True)
+    # An outbound WhatsApp template message: {"name", "language", "components"} as sent to
+    # the Graph API (``text`` then holds its rendered body, for people and the agent).
+    template = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -167,6 +170,44 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.text[:40] or self.media_type}"
+
+
+class MessageTemplate(models.Model):
+    """A WhatsApp message template of the channel's business account, as Meta reports it
+    (synced from the Graph API's ``message_templates``). Only an ``APPROVED`` one may be
+    sent, and it is the only kind of message allowed outside the 24-hour window."""
+
+    APPROVED = "APPROVED"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="templates")
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=20)
+    category = models.CharField(max_length=30, blank=True)
+    # Meta's status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED...
+    status = models.CharField(max_length=30)
+    components = models.JSONField(default=list, blank=True)
+    provider_template_id = models.CharField(max_length=64, blank=True)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "name", "language"], name="template_unique_per_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language}, {self.status})"
+
+    @property
+    def approved(self) -> bool:
+        return self.status == self.APPROVED
+
+    @property
+    def body(self) -> str:
+        for component in self.components or []:
+            if str(component.get("type", "")).upper() == "BODY":
+                return str(component.get("text", ""))
+        return ""
 
 
 class TurnStatus(models.TextChoices):

@@ -167,6 +167,50 @@ def send_text(channel: Channel, *, to: str, text: str, external_conversation_id:
     raise ChannelMisconfigured(f"Channel kind {kind!r} cannot send messages.")
 
 
+def send_template(channel: Channel, *, to: str, name: str, language: str,
+                  components: list[dict[str, Any]] | None = None) -> Sent:
+    """Send an approved WhatsApp template message (the only kind Meta delivers outside
+    the 24-hour customer-service window). Raises ``DeliveryError`` or
+    ``ChannelMisconfigured``."""
+    if channel.kind != ChannelKind.WHATSAPP:
+        raise ChannelMisconfigured(f"Channel {channel.name!r} cannot send WhatsApp templates.", field="template")
+    (phone_number_id,) = _required(channel, "phone_number_id")
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if components:
+        template["components"] = components
+    data = _post(
+        graph_url(channel, f"{phone_number_id}/messages"),
+        json={"messaging_product": "whatsapp", "recipient_type": "individual", "to": to,
+              "type": "template", "template": template},
+        headers={"Authorization": f"Bearer {_meta_token(channel)}"},
+    )
+    messages = data.get("messages") or [{}]
+    return Sent(provider_message_id=str(messages[0].get("id", "")))
+
+
+# Pages of 100 templates; a business account holds at most a few hundred.
+_TEMPLATE_PAGES = 50
+
+
+def list_message_templates(channel: Channel) -> list[dict[str, Any]]:
+    """Every message template of the channel's WhatsApp business account
+    (``business_account_id``), following the Graph API's ``after`` cursors on the
+    channel's own base URL. Raises ``DeliveryError`` or ``ChannelMisconfigured``."""
+    (account_id,) = _required(channel, "business_account_id")
+    params = {"fields": "id,name,language,status,category,components", "limit": "100"}
+    headers = {"Authorization": f"Bearer {_meta_token(channel)}"}
+    templates: list[dict[str, Any]] = []
+    for _ in range(_TEMPLATE_PAGES):
+        data = _get(graph_url(channel, f"{account_id}/message_templates"), headers=headers, params=params)
+        templates.extend(t for t in data.get("data") or [] if isinstance(t, dict))
+        paging = data.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after:
+            break
+        params = {**params, "after": str(after)}
+    return templates
+
+
 def chatwoot_open_conversation(channel: Channel, external_conversation_id: str) -> None:
     """Hand a Chatwoot conversation to humans: toggle its status to ``open`` (and assign
     the configured team). Raises ``DeliveryError``."""

@@ -18,17 +18,21 @@ from channels.api.serializers import (
     ChannelStatusSerializer,
     ConversationStateSerializer,
     HandoffSerializer,
+    MessageTemplateSerializer,
     MetaSignupResultSerializer,
     MetaSignupSerializer,
     QueuedMessageSerializer,
     SendMessageSerializer,
+    TemplateSyncSerializer,
 )
 from tenants.api.permissions import HasScope, StoreOnly
 
 
 class SendMessageView(APIView):
     """Queue a message to a contact; it is delivered like the agent's replies (retries,
-    status tracking, never twice). WhatsApp's 24-hour customer-service window applies."""
+    status tracking, never twice). Free ``text`` only within WhatsApp's 24-hour
+    customer-service window (400 ``outside_customer_service_window`` otherwise); an
+    approved ``template`` at any time."""
 
     required_scope = "app"
     permission_classes = [IsAuthenticated, StoreOnly, HasScope]
@@ -38,8 +42,11 @@ class SendMessageView(APIView):
         payload = SendMessageSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        template = data.get("template")
         message = services.send_to_contact(
-            data["channel_id"], data["to"], data["text"], idempotency_key=data.get("idempotency_key", ""),
+            data["channel_id"], data["to"], data.get("text", ""),
+            template=services.TemplateCall(**template) if template else None,
+            idempotency_key=data.get("idempotency_key", ""),
         )
         body = {"id": message.pk, "conversation_id": message.conversation_id, "status": message.status,
                 "created_at": message.created_at}
@@ -140,3 +147,30 @@ class ReturnToBotView(APIView):
     def post(self, request, conversation_id: int):
         conversation = services.return_to_bot(conversation_id, by=f"api:{request.user}")
         return Response(ConversationStateSerializer(_state(conversation)).data)
+
+
+class TemplateListView(APIView):
+    """The WhatsApp channel's message templates as last synced from Meta."""
+
+    required_scope = "read"
+    read_scope_can_list = True
+    permission_classes = [IsAuthenticated, StoreOnly, HasScope]
+
+    @extend_schema(responses={200: MessageTemplateSerializer(many=True)})
+    def get(self, request, channel_id: int):
+        services.get_channel(channel_id)
+        return Response(MessageTemplateSerializer(services.templates_of(channel_id), many=True).data)
+
+
+class TemplateSyncView(APIView):
+    """Fetch the channel's templates (name, language, category, status) from the Graph API."""
+
+    required_scope = "app"
+    permission_classes = [IsAuthenticated, StoreOnly, HasScope]
+
+    @extend_schema(request=None, responses={200: TemplateSyncSerializer})
+    def post(self, request, channel_id: int):
+        result = services.sync_templates(channel_id)
+        return Response(TemplateSyncSerializer({
+            "created": result.created, "updated": result.updated, "removed": result.removed,
+            "templates": services.templates_of(channel_id)}).data)

@@ -45,6 +45,14 @@ from channels.services.sending import (
     send_message,
     send_to_contact,
 )
+from channels.services.templates import (
+    TemplateCall,
+    TemplateSync,
+    check_template,
+    render_template,
+    sync_templates,
+    templates_of,
+)
 from channels.services.turns import (
     HANDOFF_MARKER,
     TurnRunner,
@@ -65,4 +73,5 @@ __all__ = [
     "notify_provider_of_handoff", "record_event", "record_inbound", "record_turn_result", "release_turn",
     "retry_message", "return_to_bot", "run_turn", "schedule_burst_close", "send_message", "send_to_contact",
     "split_reply", "sync_channel_routes", "webhook_path", "webhook_url",
+    "TemplateCall", "TemplateSync", "check_template", "render_template", "sync_templates", "templates_of",
 ]

@@ -87,13 +87,19 @@ def deliver(message_id: int) -> Delivery:
         message.save(update_fields=["status", "attempts"])
     conversation, channel = message.conversation, message.channel
     try:
-        sent = outbound.send_text(
-            channel,
-            to=conversation.contact_id,
-            text=message.text,
-            external_conversation_id=conversation.external_id,
-            idempotency_key=message.idempotency_key or f"atendo-{message.pk}",
-        )
+        if message.template:
+            sent = outbound.send_template(
+                channel, to=conversation.contact_id, name=message.template.get("name", ""),
+                language=message.template.get("language", ""), components=message.template.get("components"),
+            )
+        else:
+            sent = outbound.send_text(
+                channel,
+                to=conversation.contact_id,
+                text=message.text,
+                external_conversation_id=conversation.external_id,
+                idempotency_key=message.idempotency_key or f"atendo-{message.pk}",
+            )
     except DeliveryError as exc:
         give_up = not exc.retryable or message.attempts > settings.CHANNELS_SEND_MAX_RETRIES
         _record_delivery_failure(message, exc.message, exc.provider_code or str(exc.status or ""), final=give_up)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,6 +47,9 @@ class FakeProviderServer:
 
     failures: list[tuple[int, dict]] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
+    # The business account's message templates (``GET /<version>/<waba>/message_templates``,
+    # answered two per page with Graph API cursors).
+    templates: list[dict] = field(default_factory=list)
 
     def __post_init__(self):
         owner = self
@@ -80,6 +84,14 @@ class FakeProviderServer:
                     else:
                         self._answer(400, {"error": {"message": "Invalid verification code format.",
                                                      "type": "OAuthException", "code": 100}})
+                elif re.match(r"/v[\d.]+/\d+/message_templates\?", self.path):
+                    query = parse_qs(urlsplit(self.path).query)
+                    start = int(query.get("after", ["0"])[0])
+                    page = owner.templates[start:start + 2]
+                    body = {"data": page, "paging": {"cursors": {"before": str(start), "after": str(start + 2)}}}
+                    if start + 2 < len(owner.templates):
+                        body["paging"]["next"] = f"https://graph.facebook.com{self.path}&after={start + 2}"
+                    self._answer(200, body)
                 elif re.match(r"/v[\d.]+/\d+\?", self.path):
                     self._answer(200, {"verified_name": "Loja Demo", "display_phone_number": "+55 11 4000-0000",
                                        "quality_rating": "GREEN", "id": self.path.split("/")[2].split("?")[0]})
