@@ -14,12 +14,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
-from catalog import services
+from catalog import services, sync
 from catalog.embeddings import refresh_embeddings_on_commit
 from catalog.errors import ImportFileInvalid
+from catalog.files import attach_product_file, detach_product_file, product_files
 from catalog.importing import import_products
-from catalog.models import Category, Product, StoreProfile, Synonym
+from catalog.models import CatalogConnection, Category, Platform, Product, ProductFile, StoreProfile, Synonym
 from catalog.selectors import get_store_profile
+from knowledge.errors import KnowledgeError
 
 
 class StockFilter(admin.SimpleListFilter):
@@ -64,6 +66,74 @@ class VariantInline(admin.TabularInline):
     show_change_link = True
 
 
+class ProductFileForm(forms.ModelForm):
+    file = forms.FileField(help_text="A size chart, manual... (PDF, TXT, Markdown, HTML, CSV).")
+
+    class Meta:
+        model = ProductFile
+        fields = ["product", "title"]
+
+    def clean_file(self):
+        from knowledge.services import validate_upload
+
+        upload = self.cleaned_data["file"]
+        data = upload.read()
+        try:
+            validate_upload(upload.name, data)
+        except KnowledgeError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        self.cleaned_data["data"] = data
+        return upload
+
+
+class ProductFileInline(admin.TabularInline):
+    """Files already attached; new ones are attached with their own page (they are
+    indexed into the knowledge base, which a plain inline save would skip)."""
+
+    model = ProductFile
+    extra = 0
+    fields = ["title", "document_id", "indexing", "created_at"]
+    readonly_fields = ["title", "document_id", "indexing", "created_at"]
+    verbose_name_plural = "files (indexed into the knowledge base)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="indexing")
+    def indexing(self, obj: ProductFile) -> str:
+        found = next((f for f in product_files(obj.product_id) if f.id == obj.pk), None)
+        return f"{found.status} {found.error}".strip() if found else "-"
+
+
+@admin.register(ProductFile)
+class ProductFileAdmin(admin.ModelAdmin):
+    """Attach a file to a product: it is indexed into the knowledge base ("Product files")."""
+
+    form = ProductFileForm
+    list_display = ["title", "product", "document_id", "created_at"]
+    search_fields = ["title", "product__sku", "product__name"]
+    autocomplete_fields = ["product"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # replace a file by deleting it and attaching the new one
+
+    def save_model(self, request, obj: ProductFile, form, change: bool) -> None:
+        attached = attach_product_file(
+            form.cleaned_data["product"].pk,
+            filename=form.cleaned_data["file"].name,
+            data=form.cleaned_data["data"],
+            title=form.cleaned_data.get("title", ""),
+        )
+        obj.pk, obj.document_id = attached.id, attached.document_id
+
+    def delete_model(self, request, obj: ProductFile) -> None:
+        detach_product_file(obj.pk)
+
+    def delete_queryset(self, request, queryset: QuerySet) -> None:
+        for pk in queryset.values_list("pk", flat=True):
+            detach_product_file(pk)
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="A WooCommerce product export or a CSV with sku, name, price...")
     format = forms.ChoiceField(
@@ -88,7 +158,7 @@ class ProductAdmin(admin.ModelAdmin):
         ("Stock", {"fields": ["stock_quantity", "track_stock"]}),
         ("Details", {"fields": ["attributes", "image_urls", "images", "created_at", "updated_at"]}),
     ]
-    inlines = [VariantInline]
+    inlines = [VariantInline, ProductFileInline]
     actions = ["activate", "deactivate"]
     change_list_template = "admin/catalog/product/change_list.html"
 
@@ -201,3 +271,53 @@ class StoreProfileAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class CatalogConnectionForm(forms.ModelForm):
+    """The connection, with its secrets written to the credentials vault (never shown)."""
+
+    consumer_key = forms.CharField(required=False, widget=forms.PasswordInput, help_text="WooCommerce.")
+    consumer_secret = forms.CharField(required=False, widget=forms.PasswordInput, help_text="WooCommerce.")
+    access_token = forms.CharField(required=False, widget=forms.PasswordInput, help_text="Tiendanube.")
+
+    class Meta:
+        model = CatalogConnection
+        fields = [
+            "name", "platform", "base_url", "store_id", "credential_name", "user_agent",
+            "is_enabled", "sync_every_minutes",
+        ]
+
+
+@admin.register(CatalogConnection)
+class CatalogConnectionAdmin(admin.ModelAdmin):
+    form = CatalogConnectionForm
+    list_display = ["name", "platform", "is_enabled", "sync_every_minutes", "last_synced_at", "last_status"]
+    list_filter = ["platform", "is_enabled", "last_status"]
+    readonly_fields = ["last_sync_started_at", "last_synced_at", "last_status", "last_error", "last_report"]
+    fieldsets = [
+        (None, {"fields": ["name", "platform", "base_url", "store_id", "user_agent"]}),
+        ("Schedule", {"fields": ["is_enabled", "sync_every_minutes"]}),
+        ("Secrets (kept in the credentials vault; leave empty to keep the current ones)",
+         {"fields": ["credential_name", "consumer_key", "consumer_secret", "access_token"]}),
+        ("Last sync", {"fields": readonly_fields}),
+    ]
+    actions = ["sync_now"]
+
+    def save_model(self, request, obj: CatalogConnection, form, change: bool) -> None:
+        from agents.vault import set_credential
+
+        super().save_model(request, obj, form, change)
+        woo = obj.platform == Platform.WOOCOMMERCE
+        keys = ["consumer_key", "consumer_secret"] if woo else ["access_token"]
+        for key in keys:
+            if form.cleaned_data.get(key):
+                set_credential("other", f"{obj.credential_name}:{key}", form.cleaned_data[key])
+
+    @admin.action(description="Sync now (in the background)")
+    def sync_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for connection in queryset:
+            sync.request_sync(connection.pk)
+        self.message_user(
+            request, f"Sync of {queryset.count()} connection(s) queued; see 'Last sync' for the outcome.",
+            messages.SUCCESS,
+        )

@@ -48,3 +48,20 @@ class EmbeddingsUnavailable(CatalogError):
     """The store's embedder cannot fill the product vectors (e.g. another width)."""
 
     code = "embeddings_unavailable"
+
+
+class CatalogConnectionNotFound(CatalogError):
+    code = "catalog_connection_not_found"
+
+
+class SyncSourceUnavailable(CatalogError):
+    """The shop platform could not be reached or answered 5xx/429 (retryable)."""
+
+    code = "sync_source_unavailable"
+
+
+class SyncRejected(CatalogError):
+    """The shop platform refused the request (credentials, store id, URL): not retryable
+    until staff fix the connection."""
+
+    code = "sync_rejected"

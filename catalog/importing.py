@@ -74,8 +74,8 @@ class RowInvalid(Exception):
 
 
 @dataclass
-class _Row:
-    """One product as read from a file, before it touches the database."""
+class ProductRow:
+    """One product as read from a file or a platform's API, before it touches the database."""
 
     line: int
     sku: str
@@ -218,9 +218,9 @@ def _attribute_value(raw: str, single: bool) -> str | list[str]:
 # --- WooCommerce ---
 
 
-def _woo_rows(records: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, _Row | RowInvalid]]:
+def _woo_rows(records: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, ProductRow | RowInvalid]]:
     woo_ids: dict[str, str] = {}
-    parsed: list[tuple[int, _Row | RowInvalid]] = []
+    parsed: list[tuple[int, ProductRow | RowInvalid]] = []
     for line, record in records:
         try:
             row = _woo_row(line, record)
@@ -231,7 +231,7 @@ def _woo_rows(records: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tuple[i
             parsed.append((line, exc))
     # Parents are named by SKU or by "id:<WooCommerce id>"; resolve ids within the file.
     for _, row in parsed:
-        if isinstance(row, _Row):
+        if isinstance(row, ProductRow):
             row.parent_ref = _resolve_woo_ref(row.parent_ref, woo_ids)
             row.children = [_resolve_woo_ref(c, woo_ids) for c in row.children]
     yield from parsed
@@ -243,7 +243,7 @@ def _resolve_woo_ref(ref: str, woo_ids: dict[str, str]) -> str:
     return ref
 
 
-def _woo_row(line: int, r: dict[str, str]) -> _Row:
+def _woo_row(line: int, r: dict[str, str]) -> ProductRow:
     types = {t.strip() for t in r.get("Type", "").lower().split(",")}
     kind = next((k for k in ("variation", "variable", "grouped") if k in types), "simple")
     sku = r.get("SKU", "")
@@ -288,7 +288,7 @@ def _woo_row(line: int, r: dict[str, str]) -> _Row:
     description = strip_tags(r.get("Description", "")).strip() or strip_tags(
         r.get("Short description", "")
     ).strip()
-    return _Row(
+    return ProductRow(
         line=line,
         sku=sku,
         name=name,
@@ -323,7 +323,7 @@ def _sale_running(r: dict[str, str]) -> bool:
 # --- generic ---
 
 
-def _generic_rows(records: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, _Row | RowInvalid]]:
+def _generic_rows(records: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tuple[int, ProductRow | RowInvalid]]:
     for line, record in records:
         r = {k.strip().lower(): v for k, v in record.items() if k}
         try:
@@ -332,7 +332,7 @@ def _generic_rows(records: Iterator[tuple[int, dict[str, str]]]) -> Iterator[tup
             yield line, exc
 
 
-def _generic_row(line: int, r: dict[str, str]) -> _Row:
+def _generic_row(line: int, r: dict[str, str]) -> ProductRow:
     sku = r.get("sku", "")
     if not sku:
         raise RowInvalid("sku", "The SKU is missing.")
@@ -346,7 +346,7 @@ def _generic_row(line: int, r: dict[str, str]) -> _Row:
         for key, value in r.items()
         if key.startswith("attribute:") and value
     }
-    return _Row(
+    return ProductRow(
         line=line,
         sku=sku,
         name=name,
@@ -396,7 +396,7 @@ class _Categories:
         return slug
 
 
-def _save(row: _Row, categories: _Categories, currency: str) -> bool:
+def _save(row: ProductRow, categories: _Categories, currency: str) -> bool:
     """Create or update the row's product; True when it was created."""
     values: dict = {"name": row.name}
     for attr in ("description", "is_active", "attributes", "image_urls"):
@@ -438,7 +438,7 @@ def _save(row: _Row, categories: _Categories, currency: str) -> bool:
     return False
 
 
-def _derive_prices(rows: list[_Row]) -> None:
+def _derive_prices(rows: list[ProductRow]) -> None:
     """A variable or grouped product without its own price shows its cheapest option."""
     for row in rows:
         if row.price is not None or row.kind not in ("variable", "grouped"):
@@ -469,9 +469,15 @@ def import_products(content: bytes | str, *, format: ImportFormat = "auto") -> I
     if fmt == "generic" and "sku" not in {h.lower() for h in header}:
         raise ImportFileInvalid("A generic CSV needs at least the columns sku, name, price.", field="file")
     parsed = list(_woo_rows(records) if fmt == "woocommerce" else _generic_rows(records))
+    return save_rows(fmt, parsed)
 
+
+def save_rows(fmt: str, parsed: list[tuple[int, ProductRow | RowInvalid]]) -> ImportReport:
+    """Write parsed rows to the current store's catalog: the path every import and every
+    platform sync takes. Idempotent by SKU; each row in its own savepoint, so a row the
+    database refuses is reported (with its line) and the others are kept."""
     errors: list[RowError] = []
-    rows: list[_Row] = []
+    rows: list[ProductRow] = []
     for line, item in parsed:
         if isinstance(item, RowInvalid):
             errors.append(RowError(line, item.field, item.message))
@@ -506,9 +512,9 @@ def import_products(content: bytes | str, *, format: ImportFormat = "auto") -> I
     return report
 
 
-def _without_duplicate_skus(rows: list[_Row], errors: list[RowError]) -> list[_Row]:
+def _without_duplicate_skus(rows: list[ProductRow], errors: list[RowError]) -> list[ProductRow]:
     seen: dict[str, int] = {}
-    kept: list[_Row] = []
+    kept: list[ProductRow] = []
     for row in rows:
         if row.sku in seen:
             errors.append(RowError(row.line, "sku", f"SKU {row.sku!r} already appears on line {seen[row.sku]}."))

@@ -203,3 +203,71 @@ class ProductEmbedding(models.Model):
                 opclasses=["vector_cosine_ops"],
             ),
         ]
+
+
+class Platform(models.TextChoices):
+    WOOCOMMERCE = "woocommerce", "WooCommerce"
+    TIENDANUBE = "tiendanube", "Tiendanube / Nuvemshop"
+
+
+class CatalogConnection(models.Model):
+    """The shop platform a store already sells on, whose catalog is pulled into Atendo.
+
+    Secrets live in the credentials vault (category ``other``), named after
+    ``credential_name``: WooCommerce ``<name>:consumer_key`` and ``<name>:consumer_secret``,
+    Tiendanube ``<name>:access_token``.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    base_url = models.URLField(
+        max_length=500,
+        help_text="WooCommerce: the shop's address (https://shop.example.com). Tiendanube: "
+        "the API's address (https://api.tiendanube.com/v1 or https://api.nuvemshop.com.br/v1).",
+    )
+    store_id = models.CharField(
+        max_length=40, blank=True, help_text="Tiendanube: the store id (user_id) the token belongs to."
+    )
+    credential_name = models.CharField(
+        max_length=100, help_text="Prefix of this connection's secrets in the credentials vault."
+    )
+    user_agent = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='Tiendanube requires "App name (contact e-mail)"; WooCommerce ignores it.',
+    )
+    is_enabled = models.BooleanField(default=True)
+    sync_every_minutes = models.PositiveIntegerField(
+        default=60, help_text="How often beat pulls the catalog; 0 = only on demand."
+    )
+    last_sync_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_status = models.CharField(max_length=20, blank=True, editable=False)  # ok | errors | failed
+    last_error = models.TextField(blank=True, editable=False)
+    last_report = models.JSONField(default=dict, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()})"
+
+
+class ProductFile(models.Model):
+    """A size chart, manual or other file about a product, indexed into the knowledge base
+    (collection "Product files") with the product's SKU, id and name as chunk metadata."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="files")
+    title = models.CharField(max_length=300)
+    # The knowledge app's document (its own app owns the file and its chunks).
+    document_id = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["product_id", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "document_id"], name="product_file_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -155,3 +155,33 @@ class StockSyncReportSerializer(serializers.Serializer):
     unknown_skus = serializers.ListField(child=serializers.CharField(),
                                          help_text="Not in the store's catalog; nothing was done for them.")
     invalid = InvalidStockLevelSerializer(many=True)
+
+
+class ProductFileUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A size chart, manual... (PDF, TXT, Markdown, HTML, CSV).")
+    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+
+class ProductFileSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    title = serializers.CharField()
+    document_id = serializers.IntegerField(help_text="The knowledge base document holding its chunks.")
+    status = serializers.CharField(help_text="Indexing: pending, processing, ready, failed.")
+    error = serializers.CharField()
+
+
+class CatalogConnectionSerializer(serializers.Serializer):
+    """A shop platform connection (its secrets stay in the vault and are never shown)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    platform = serializers.CharField()
+    base_url = serializers.CharField()
+    store_id = serializers.CharField()
+    is_enabled = serializers.BooleanField()
+    sync_every_minutes = serializers.IntegerField()
+    last_synced_at = serializers.DateTimeField(allow_null=True)
+    last_status = serializers.CharField()
+    last_error = serializers.CharField()
+    last_report = serializers.DictField()

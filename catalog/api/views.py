@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.db.models import ProtectedError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -16,8 +18,11 @@ from rest_framework.views import APIView
 from catalog import services
 from catalog.api.filters import ProductFilter, find_category
 from catalog.api.serializers import (
+    CatalogConnectionSerializer,
     CategorySerializer,
     ImportReportSerializer,
+    ProductFileSerializer,
+    ProductFileUploadSerializer,
     ProductImportSerializer,
     ProductSerializer,
     StockSyncReportSerializer,
@@ -26,10 +31,13 @@ from catalog.api.serializers import (
     SynonymSerializer,
 )
 from catalog.embeddings import refresh_embeddings_on_commit
+from catalog.errors import ProductNotFound
+from catalog.files import attach_product_file, detach_product_file, product_files
 from catalog.importing import import_products
-from catalog.models import Category, Product, Synonym
+from catalog.models import CatalogConnection, Category, Product, ProductFile, Synonym
 from catalog.search import MAX_LIMIT, search_products
 from catalog.selectors import get_store_profile
+from catalog.sync import request_sync
 
 SEARCH_LIMIT = 20
 
@@ -213,3 +221,71 @@ class StoreProfileView(generics.RetrieveUpdateAPIView):
 
     def get_object(self):
         return get_store_profile()
+
+
+def _product_id(product_id: int) -> int:
+    if not Product.objects.filter(pk=product_id).exists():
+        raise ProductNotFound(f"No product with id {product_id}.", field="product_id")
+    return product_id
+
+
+class ProductFilesView(APIView):
+    """A product's files (size charts, manuals...). An upload is indexed into the knowledge
+    base (collection "Product files") with the product as each chunk's metadata."""
+
+    required_scope = "app"
+    read_scope_can_list = True
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses={200: ProductFileSerializer(many=True)})
+    def get(self, request, product_id: int):
+        files = product_files(_product_id(product_id))
+        return Response(ProductFileSerializer([asdict(f) for f in files], many=True).data)
+
+    @extend_schema(request={"multipart/form-data": ProductFileUploadSerializer},
+                   responses={201: ProductFileSerializer})
+    def post(self, request, product_id: int):
+        payload = ProductFileUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = payload.validated_data["file"]
+        attached = attach_product_file(
+            _product_id(product_id), filename=upload.name, data=upload.read(),
+            title=payload.validated_data.get("title", ""),
+        )
+        return Response(ProductFileSerializer(asdict(attached)).data, status=status.HTTP_201_CREATED)
+
+
+class ProductFileDetailView(APIView):
+    required_scope = "app"
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, product_id: int, file_id: int):
+        if not ProductFile.objects.filter(pk=file_id, product_id=product_id).exists():
+            raise ProductNotFound(f"No file {file_id} on product {product_id}.", field="file_id")
+        detach_product_file(file_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CatalogConnectionListView(APIView):
+    """The shop platforms (WooCommerce, Tiendanube) the catalog is pulled from, with the
+    outcome of their last sync. Staff add them in the admin console (secrets go to the vault)."""
+
+    required_scope = "app"
+    read_scope_can_list = True
+
+    @extend_schema(responses={200: CatalogConnectionSerializer(many=True)})
+    def get(self, request):
+        return Response(CatalogConnectionSerializer(CatalogConnection.objects.all(), many=True).data)
+
+
+class CatalogConnectionSyncView(APIView):
+    """Pull the connection's catalog now, in the background (idempotent by SKU); the outcome
+    shows in the connection's ``last_status`` and ``last_report``."""
+
+    required_scope = "app"
+
+    @extend_schema(request=None, responses={202: CatalogConnectionSerializer})
+    def post(self, request, connection_id: int):
+        request_sync(connection_id)
+        connection = CatalogConnection.objects.get(pk=connection_id)
+        return Response(CatalogConnectionSerializer(connection).data, status=status.HTTP_202_ACCEPTED)
