@@ -1,6 +1,6 @@
 """Orders' configuration: a Django setting if the project defines it, else the
-environment variable of the same name, else the default. (Per-store gateway
-credentials belong in the credentials vault once it lands; these are the platform's.)"""
+environment variable of the same name, else the default. These are the platform's;
+a store's gateway secrets live in its credentials vault (see ``payments.abacatepay``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from django.conf import settings
 
 DEFAULTS: dict[str, str] = {
     "ABACATEPAY_BASE_URL": "https://api.abacatepay.com",
-    "ABACATEPAY_API_KEY": "",
-    "ABACATEPAY_WEBHOOK_SECRET": "",
     "ABACATEPAY_RETURN_URL": "https://atendo.local/",
     "ABACATEPAY_TIMEOUT_SECONDS": "10",
     "ORDERS_UNPAID_EXPIRY_MINUTES": "60",

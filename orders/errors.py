@@ -65,6 +65,12 @@ class UnknownGateway(PaymentError):
     code = "unknown_gateway"
 
 
+class PaymentCredentialsMissing(PaymentError):
+    """The store's vault has no (readable) secret for the gateway."""
+
+    code = "payment_credentials_missing"
+
+
 class GatewayUnavailable(PaymentError):
     """The gateway could not be reached or answered 5xx (retryable)."""
 

@@ -36,6 +36,15 @@ RESTOCKING = frozenset({Status.CANCELLED, Status.EXPIRED, Status.REFUNDED})
 UNPAID = (Status.DRAFT, Status.PENDING_PAYMENT)
 
 
+class GatewayRefund(models.TextChoices):
+    """Where the money of a refunded order stands at its payment gateway."""
+
+    NONE = "", "Not needed"
+    PENDING = "pending", "Pending at the gateway"
+    DONE = "done", "Refunded by the gateway"
+    FAILED = "failed", "Failed: retry or refund by hand"
+
+
 class Order(models.Model):
     number = models.CharField(max_length=20, unique=True, editable=False)
     lead = models.ForeignKey(
@@ -64,6 +73,11 @@ class Order(models.Model):
     payment_reference = models.CharField(max_length=100, blank=True, db_index=True)
     payment_url = models.URLField(max_length=500, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    gateway_refund = models.CharField(
+        max_length=10, choices=GatewayRefund.choices, default=GatewayRefund.NONE, blank=True
+    )
+    gateway_refund_reference = models.CharField(max_length=100, blank=True)
+    gateway_refund_error = models.TextField(blank=True)
     carrier = models.CharField(max_length=100, blank=True)
     tracking_code = models.CharField(max_length=100, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)

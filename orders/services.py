@@ -24,11 +24,15 @@ from leads.models import EventKind, Lead, Stage
 from orders import conf
 from orders.errors import (
     EmptyOrder,
+    GatewayRejected,
+    GatewayUnavailable,
     IdempotencyConflict,
     IllegalTransition,
     InvalidQuantity,
     MixedCurrencies,
     OrderNotFound,
+    PaymentCredentialsMissing,
+    PaymentError,
     ProductUnavailable,
     ShippingDetailsMissing,
 )
@@ -36,6 +40,7 @@ from orders.models import (
     RESTOCKING,
     TRANSITIONS,
     UNPAID,
+    GatewayRefund,
     Order,
     OrderItem,
     OrderTransition,
@@ -340,10 +345,85 @@ def cancel_order(order_id: int, *, by: str, reason: str = "") -> Order:
 
 
 def refund_order(order_id: int, *, by: str, reason: str = "") -> Order:
-    """``paid|shipped → refunded``; the stock comes back (once). Money goes back through
-    the gateway's own console (or its refund webhook calls this)."""
+    """``paid|shipped → refunded``; the stock comes back (once).
+
+    When the order was paid through a gateway that holds the money (AbacatePay), the
+    refund is sent to it after commit by the ``orders.refund_at_gateway`` task
+    (``gateway_refund`` pending → done, or failed after its retries: staff retry it from
+    the admin). The order is refunded in the store's books either way, so its status
+    and stock never wait on the gateway.
+    """
     with transaction.atomic():
-        return _move(_locked(order_id), Status.REFUNDED, by=by, note=reason)
+        order = _locked(order_id)
+        gateway = get_gateway(order.payment_gateway) if order.payment_gateway else None
+        fields = {}
+        if gateway is not None and gateway.refunds_money:
+            fields = {"gateway_refund": GatewayRefund.PENDING, "gateway_refund_error": ""}
+        order = _move(order, Status.REFUNDED, by=by, note=reason, **fields)
+        if fields:
+            _enqueue_gateway_refund(order.pk)
+    return order
+
+
+def _enqueue_gateway_refund(order_id: int) -> None:
+    from orders.tasks import refund_at_gateway
+
+    transaction.on_commit(lambda: refund_at_gateway.delay(order_id))
+
+
+def send_refund_to_gateway(order_id: int, *, last_attempt: bool = False) -> Order:
+    """Send a refunded order's pending refund to its gateway. Idempotent: an order whose
+    refund is not pending is returned unchanged, and the gateway answers the same refund
+    for the same charge.
+
+    ``GatewayUnavailable`` is raised for a retry, unless ``last_attempt``: then, like a
+    ``GatewayRejected``, the failure is recorded (``gateway_refund`` failed with the
+    error), logged as an error, and the order returned.
+    """
+    order = _get(order_id)
+    if order.gateway_refund != GatewayRefund.PENDING:
+        return order
+    reason = order.transitions.filter(to_status=Status.REFUNDED).values_list("note", flat=True).first()
+    try:
+        reference = get_gateway(order.payment_gateway).refund(order, reason or "")
+    except GatewayUnavailable as exc:
+        if not last_attempt:
+            raise
+        return _gateway_refund_failed(order, exc)
+    except (GatewayRejected, PaymentCredentialsMissing) as exc:
+        return _gateway_refund_failed(order, exc)
+    Order.objects.filter(pk=order.pk, gateway_refund=GatewayRefund.PENDING).update(
+        gateway_refund=GatewayRefund.DONE, gateway_refund_reference=reference, gateway_refund_error=""
+    )
+    logger.info("order.gateway_refunded", extra={"order_id": order.pk, "reference": reference})
+    order.refresh_from_db()
+    return order
+
+
+def _gateway_refund_failed(order: Order, exc: PaymentError) -> Order:
+    Order.objects.filter(pk=order.pk, gateway_refund=GatewayRefund.PENDING).update(
+        gateway_refund=GatewayRefund.FAILED, gateway_refund_error=exc.message
+    )
+    logger.error(
+        "order.gateway_refund_failed",
+        extra={"order_id": order.pk, "number": order.number, "error": exc.message},
+    )
+    order.refresh_from_db()
+    return order
+
+
+def retry_gateway_refund(order_id: int, *, by: str) -> Order:
+    """Queue a failed gateway refund again (staff, after fixing the cause)."""
+    with transaction.atomic():
+        order = _locked(order_id)
+        if order.gateway_refund != GatewayRefund.FAILED:
+            raise IllegalTransition(order.number, f"refund {order.gateway_refund or 'not needed'}",
+                                    "refund retried", [])
+        order.gateway_refund, order.gateway_refund_error = GatewayRefund.PENDING, ""
+        order.save(update_fields=["gateway_refund", "gateway_refund_error", "updated_at"])
+        logger.info("order.gateway_refund_retried", extra={"order_id": order.pk, "by": by})
+        _enqueue_gateway_refund(order.pk)
+    return order
 
 
 def expire_unpaid_orders(
@@ -454,11 +534,15 @@ def _apply_payment_event(order: Order, event, gateway: str) -> str:
         _after_paid(order)
         return "paid"
     if event.kind == "refunded":
+        # The gateway says the money went back: nothing left to send it.
+        done = {"gateway_refund": GatewayRefund.DONE, "gateway_refund_error": ""}
         if order.status == Status.REFUNDED:
+            if order.gateway_refund in (GatewayRefund.PENDING, GatewayRefund.FAILED):
+                Order.objects.filter(pk=order.pk).update(**done)
             return "already_refunded"
         if Status.REFUNDED not in TRANSITIONS[order.status]:
             return "not_refundable"
-        _move(order, Status.REFUNDED, by=by, note=event.event_id)
+        _move(order, Status.REFUNDED, by=by, note=event.event_id, **done)
         return "refunded"
     return "ignored"
 

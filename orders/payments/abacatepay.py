@@ -23,7 +23,12 @@ from decimal import Decimal
 from typing import Any
 
 from orders import conf
-from orders.errors import GatewayRejected, GatewayUnavailable, WebhookRejected
+from orders.errors import (
+    GatewayRejected,
+    GatewayUnavailable,
+    PaymentCredentialsMissing,
+    WebhookRejected,
+)
 from orders.payments.base import Checkout, GatewayEvent
 
 logger = logging.getLogger(__name__)
@@ -51,7 +56,14 @@ def to_cents(amount: Decimal) -> int:
 
 
 class AbacatePayGateway:
+    """The store's AbacatePay account. Its secrets come from the store's credentials vault
+    (``payment/abacatepay``: the API key; ``payment/abacatepay_webhook_secret``), never from
+    the process environment; the base URL, return URL and timeout are the platform's."""
+
     name = "abacatepay"
+    refunds_money = True  # refunding an order sends the money back through AbacatePay
+    API_KEY_CREDENTIAL = "abacatepay"
+    WEBHOOK_SECRET_CREDENTIAL = "abacatepay_webhook_secret"
 
     def __init__(
         self,
@@ -62,17 +74,28 @@ class AbacatePayGateway:
         return_url: str | None = None,
         timeout: float | None = None,
     ):
-        self.api_key = (
-            api_key if api_key is not None else conf.get("ABACATEPAY_API_KEY")
-        )
-        self.webhook_secret = (
-            webhook_secret
-            if webhook_secret is not None
-            else conf.get("ABACATEPAY_WEBHOOK_SECRET")
-        )
+        self._api_key = api_key
+        self._webhook_secret = webhook_secret
         self.base_url = (base_url or conf.get("ABACATEPAY_BASE_URL")).rstrip("/")
         self.return_url = return_url or conf.get("ABACATEPAY_RETURN_URL")
         self.timeout = timeout or float(conf.get("ABACATEPAY_TIMEOUT_SECONDS"))
+
+    @property
+    def api_key(self) -> str:
+        if self._api_key is None:
+            self._api_key = _store_secret(self.API_KEY_CREDENTIAL, "AbacatePay API key")
+        return self._api_key
+
+    @property
+    def webhook_secret(self) -> str:
+        if self._webhook_secret is None:
+            try:
+                self._webhook_secret = _store_secret(
+                    self.WEBHOOK_SECRET_CREDENTIAL, "AbacatePay webhook secret"
+                )
+            except PaymentCredentialsMissing as exc:
+                raise WebhookRejected(exc.message, field="webhookSecret") from exc
+        return self._webhook_secret
 
     # --- outbound --------------------------------------------------------------------
 
@@ -120,6 +143,19 @@ class AbacatePayGateway:
                 f"AbacatePay refused the billing: {answer.get('error')!r}"
             )
         return Checkout(reference=data["id"], url=data.get("url", ""))
+
+    def refund(self, order, reason: str = "") -> str:
+        """Refund the order's whole payment (``POST /v2/checkouts/refund`` with the billing
+        id); returns AbacatePay's refund id. AbacatePay answers the same refund id for the
+        same billing, so a retry never refunds twice."""
+        body: dict[str, Any] = {"id": order.payment_reference}
+        if reason:
+            body["reason"] = reason[:500]
+        answer = self._post("/v2/checkouts/refund", body)
+        data = answer.get("data") or {}
+        if answer.get("error") or not data.get("refundPublicId"):
+            raise GatewayRejected(f"AbacatePay refused the refund: {answer.get('error')!r}")
+        return str(data["refundPublicId"])
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(
@@ -207,6 +243,17 @@ class AbacatePayGateway:
             amount_cents=int(amount) if isinstance(amount, (int, float)) else None,
             payload=payload,
         )
+
+
+def _store_secret(name: str, what: str) -> str:
+    # The store's credentials vault (agents/vault.py; the map puts it in tenants).
+    from agents.errors import CredentialMissing, CredentialUnreadable
+    from agents.vault import get_credential
+
+    try:
+        return get_credential("payment", name, purpose=what)
+    except (CredentialMissing, CredentialUnreadable) as exc:
+        raise PaymentCredentialsMissing(exc.message, field="gateway") from exc
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

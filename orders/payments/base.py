@@ -35,9 +35,15 @@ class GatewayEvent:
 
 class PaymentGateway(Protocol):
     name: str
+    # True when refunding an order must call the gateway (``refund``) to return the money.
+    refunds_money: bool
 
     def create_checkout(self, order: Order) -> Checkout:
         """Create the charge for ``order``. Raises ``GatewayUnavailable`` / ``GatewayRejected``."""
+
+    def refund(self, order: Order, reason: str = "") -> str:
+        """Return the order's payment; the gateway's refund id. Idempotent per order.
+        Raises ``GatewayUnavailable`` (retryable) / ``GatewayRejected``."""
 
     def parse_webhook(
         self, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]

@@ -70,6 +70,7 @@ class FakeAbacatePay:
 
     def __init__(self):
         self.requests: list[dict] = []
+        self.refunds: dict[str, str] = {}
         self.fail_with: int | None = None
         fake = self
 
@@ -89,6 +90,11 @@ class FakeAbacatePay:
                     )
                 elif self.headers.get("Authorization") != "Bearer abc_test_key":
                     self._answer(401, {"data": None, "error": "Unauthorized"})
+                elif self.path == "/v2/checkouts/refund":
+                    # The same billing always gets the same refund id (AbacatePay's rule).
+                    refund = f"tran_refund_{body['id']}"
+                    fake.refunds.setdefault(body["id"], refund)
+                    self._answer(200, {"data": {"refundPublicId": refund}, "error": None, "success": True})
                 elif self.path != "/v1/billing/create":
                     self._answer(404, {"data": None, "error": "Not found"})
                 else:
@@ -139,10 +145,13 @@ class FakeAbacatePay:
 
 
 @pytest.fixture
-def abacatepay(settings):
+def abacatepay(settings, store):
+    """The fake AbacatePay, and store A's AbacatePay secrets in its credentials vault."""
+    from agents import vault
+
     fake = FakeAbacatePay()
     settings.ABACATEPAY_BASE_URL = fake.url
-    settings.ABACATEPAY_API_KEY = "abc_test_key"
-    settings.ABACATEPAY_WEBHOOK_SECRET = "whsec-store-a"
+    vault.set_credential("payment", "abacatepay", "abc_test_key")
+    vault.set_credential("payment", "abacatepay_webhook_secret", "whsec-store-a")
     yield fake
     fake.close()

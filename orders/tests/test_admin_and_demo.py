@@ -156,11 +156,23 @@ def test_an_order_of_one_store_is_invisible_and_unpayable_from_another(
         assert not Order.objects.filter(number=order.number).exists()
         with pytest.raises(OrderNotFound):
             services.mark_paid(order.pk, by="intruder")
+        # Store B's own vault decides: store A's webhook secret is not B's.
+        from agents import vault
+        from orders.errors import WebhookRejected
+
+        vault.set_credential("payment", "abacatepay_webhook_secret", "whsec-store-b")
+        with pytest.raises(WebhookRejected):
+            services.handle_payment_webhook(
+                "abacatepay",
+                body,
+                {"X-Webhook-Signature": sign(body)},
+                {"webhookSecret": "whsec-store-a"},
+            )
         outcome = services.handle_payment_webhook(
             "abacatepay",
             body,
             {"X-Webhook-Signature": sign(body)},
-            {"webhookSecret": "whsec-store-a"},
+            {"webhookSecret": "whsec-store-b"},
         )
         assert outcome.outcome == "order_not_found"
     assert Order.objects.get(pk=order.pk).status == "pending_payment"

@@ -115,7 +115,7 @@ def test_a_gateway_error_leaves_the_order_a_draft(lead, make_product, abacatepay
     assert Order.objects.get(pk=order.pk).status == "draft"
 
 
-def test_an_unreachable_gateway_is_a_retryable_error(lead, make_product, settings):
+def test_an_unreachable_gateway_is_a_retryable_error(lead, make_product, abacatepay, settings):
     settings.ABACATEPAY_BASE_URL = (
         "http://127.0.0.1:9"  # discard port: connection refused
     )
@@ -324,3 +324,134 @@ def test_the_webhook_endpoint_answers_200_for_a_valid_and_401_for_a_forged_deliv
 
     with tenant_context(Tenant.objects.get(slug="store-a")):
         assert Order.objects.get(pk=pending_order.pk).status == "paid"
+
+
+def _paid(order: Order) -> Order:
+    assert _deliver(_v2_paid(order)).outcome == "paid"
+    return Order.objects.get(pk=order.pk)
+
+
+def test_the_gateway_key_comes_from_the_stores_vault_not_the_environment(
+    lead, make_product, abacatepay, monkeypatch
+):
+    from agents import vault
+    from orders.errors import PaymentCredentialsMissing
+
+    monkeypatch.setenv("ABACATEPAY_API_KEY", "abc_test_key")
+    vault.delete_credential("payment", "abacatepay")
+    order = services.create_order(lead.pk, [(make_product().pk, 1)], "api")
+
+    with pytest.raises(PaymentCredentialsMissing, match="payment/abacatepay") as missing:
+        services.start_payment(order.pk, "abacatepay")
+
+    assert missing.value.field == "gateway"
+    assert abacatepay.requests == []
+    assert Order.objects.get(pk=order.pk).status == "draft"
+
+
+def test_a_webhook_is_refused_when_the_store_has_no_webhook_secret(pending_order):
+    from agents import vault
+
+    vault.delete_credential("payment", "abacatepay_webhook_secret")
+    with pytest.raises(WebhookRejected, match="abacatepay_webhook_secret"):
+        _deliver(_v2_paid(pending_order))
+    assert Order.objects.get(pk=pending_order.pk).status == "pending_payment"
+
+
+def test_refunding_an_abacatepay_order_sends_the_refund_to_abacatepay(
+    pending_order, abacatepay, django_capture_on_commit_callbacks
+):
+    order = _paid(pending_order)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        order = services.refund_order(order.pk, by="staff:ana", reason="Cliente desistiu")
+    assert (order.status, order.gateway_refund) == ("refunded", "pending")
+    assert Product.objects.get(sku="PONTA-36").stock_quantity == 3
+    # The refund task is enqueued after commit.
+    assert [c for c in callbacks if "_enqueue_gateway_refund" in c.__qualname__]
+
+    order = services.send_refund_to_gateway(order.pk)
+
+    refund_call = abacatepay.requests[-1]
+    assert refund_call["path"] == "/v2/checkouts/refund"
+    assert refund_call["authorization"] == "Bearer abc_test_key"
+    assert refund_call["body"] == {"id": order.payment_reference, "reason": "Cliente desistiu"}
+    assert (order.gateway_refund, order.gateway_refund_reference) == (
+        "done",
+        f"tran_refund_{order.payment_reference}",
+    )
+    # Sending again is a no-op: nothing is pending.
+    services.send_refund_to_gateway(order.pk)
+    assert len([r for r in abacatepay.requests if r["path"] == "/v2/checkouts/refund"]) == 1
+
+
+def test_a_gateway_down_during_a_refund_is_retried_then_reported(pending_order, abacatepay):
+    order = services.refund_order(_paid(pending_order).pk, by="staff:ana")
+    abacatepay.fail_with = 503
+
+    with pytest.raises(GatewayUnavailable):
+        services.send_refund_to_gateway(order.pk)  # the task retries this
+    assert Order.objects.get(pk=order.pk).gateway_refund == "pending"
+
+    order = services.send_refund_to_gateway(order.pk, last_attempt=True)
+    assert (order.status, order.gateway_refund) == ("refunded", "failed")
+    assert "503" in order.gateway_refund_error
+    # Stock came back once, whatever the gateway did.
+    assert Product.objects.get(sku="PONTA-36").stock_quantity == 3
+
+    abacatepay.fail_with = None
+    services.retry_gateway_refund(order.pk, by="staff:ana")
+    order = services.send_refund_to_gateway(order.pk)
+    assert (order.gateway_refund, order.gateway_refund_error) == ("done", "")
+
+
+def test_a_refund_the_gateway_refuses_is_reported_at_once(pending_order, abacatepay):
+    order = services.refund_order(_paid(pending_order).pk, by="staff:ana")
+    abacatepay.fail_with = 400
+
+    order = services.send_refund_to_gateway(order.pk)
+
+    assert order.gateway_refund == "failed"
+    assert "400" in order.gateway_refund_error
+
+
+def test_the_refund_task_retries_while_abacatepay_is_down_then_reports(pending_order, abacatepay):
+    from orders.tasks import refund_at_gateway
+
+    order = services.refund_order(_paid(pending_order).pk, by="staff:ana")
+    abacatepay.fail_with = 502
+
+    # Eagerly applied, each retry runs at once: 1 try + max_retries, then the failure is kept.
+    result = refund_at_gateway.apply(args=(order.pk,))
+
+    assert result.get() == "failed"
+    calls = [r for r in abacatepay.requests if r["path"] == "/v2/checkouts/refund"]
+    assert len(calls) == 1 + refund_at_gateway.max_retries
+    order = Order.objects.get(pk=order.pk)
+    assert (order.status, order.gateway_refund) == ("refunded", "failed")
+    assert "502" in order.gateway_refund_error
+
+
+def test_a_refund_webhook_settles_a_pending_gateway_refund(pending_order, abacatepay):
+    order = services.refund_order(_paid(pending_order).pk, by="staff:ana")
+    refund = {
+        "id": "log_r1",
+        "event": "checkout.refunded",
+        "apiVersion": 2,
+        "data": {"checkout": {"id": order.payment_reference, "externalId": order.number}},
+    }
+
+    assert _deliver(refund).outcome == "already_refunded"
+    order = services.send_refund_to_gateway(order.pk)
+    assert order.gateway_refund == "done"
+    assert not any(r["path"] == "/v2/checkouts/refund" for r in abacatepay.requests)
+
+
+def test_a_manual_order_is_refunded_without_a_gateway_call(lead, make_product):
+    order = services.create_order(lead.pk, [(make_product().pk, 1)], "api")
+    services.start_payment(order.pk, "manual")
+    services.mark_paid(order.pk, by="staff:ana")
+
+    order = services.refund_order(order.pk, by="staff:ana")
+
+    assert (order.status, order.gateway_refund) == ("refunded", "")
