@@ -280,7 +280,8 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
     )
     facts = store_facts()
     turn = _Turn(
-        agent=agent, run=run, facts=facts, chain=provider_chain(agent),
+        agent=agent, run=run, facts=facts,
+        chain=[(ProviderKind.OFFLINE, "")] if request.offline_only else provider_chain(agent),
         ctx=tools.ToolContext(agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run),
     )
 

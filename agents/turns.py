@@ -28,6 +28,9 @@ class TurnRequest:
     # Stable id of the burst being answered; tools derive idempotency keys from it so a
     # retried turn never creates a second order.
     turn_key: str = ""
+    # Answer with the offline responder only (no generative model): the store is past its
+    # monthly token budget.
+    offline_only: bool = False
 
 
 @dataclass(frozen=True)
