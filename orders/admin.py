@@ -122,6 +122,17 @@ def refund(modeladmin, request, queryset):
     )
 
 
+@admin.action(description="Retry the refund at the payment gateway (failed ones)")
+def retry_gateway_refund(modeladmin, request, queryset):
+    _run(
+        modeladmin,
+        request,
+        queryset,
+        "queued for a refund at the gateway",
+        lambda o, by: services.retry_gateway_refund(o.pk, by=by),
+    )
+
+
 # The action each target status is reached by, to offer only what the order allows.
 ACTION_FOR_STATUS = {
     Status.PENDING_PAYMENT: "request_payment",
@@ -142,9 +153,10 @@ class OrderAdmin(ModelAdmin):
         "total",
         "currency",
         "channel",
+        "gateway_refund",
         "created_at",
     )
-    list_filter = ("status", "channel", "payment_gateway", "created_at")
+    list_filter = ("status", "channel", "payment_gateway", "gateway_refund", "created_at")
     search_fields = (
         "number",
         "lead__name",
@@ -170,6 +182,9 @@ class OrderAdmin(ModelAdmin):
         "payment_reference",
         "payment_url",
         "paid_at",
+        "gateway_refund",
+        "gateway_refund_reference",
+        "gateway_refund_error",
         "shipped_at",
         "created_at",
         "updated_at",
@@ -180,7 +195,9 @@ class OrderAdmin(ModelAdmin):
         + readonly_fields[9:]
     )
     inlines = [OrderItemInline, OrderTransitionInline]
-    actions = [request_payment, mark_paid, mark_shipped, mark_delivered, cancel, refund]
+    actions = [
+        request_payment, mark_paid, mark_shipped, mark_delivered, cancel, refund, retry_gateway_refund,
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are created through the service (stock, numbers, history)

@@ -34,7 +34,8 @@ class OrderSerializer(serializers.ModelSerializer):
         fields = [
             "id", "number", "lead_id", "channel", "status", "allowed_transitions", "currency",
             "subtotal", "shipping_total", "total", "shipping_address", "notes",
-            "payment_gateway", "payment_reference", "payment_url", "paid_at", "carrier",
+            "payment_gateway", "payment_reference", "payment_url", "paid_at", "gateway_refund",
+            "gateway_refund_reference", "carrier",
             "tracking_code", "shipped_at", "created_at", "updated_at", "items",
         ]
 
