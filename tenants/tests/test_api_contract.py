@@ -9,12 +9,15 @@ the documented one", not "every status code is documented".
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, given, settings
@@ -35,6 +38,8 @@ from tenants.api_keys import create_api_key
 
 # Paths whose GET is fuzzed (the SSE stream never ends; a channel's status calls its provider).
 FUZZED_PATHS = [
+    "/api/v1/dashboard",
+    "/api/v1/audit-log",
     "/api/v1/products",
     "/api/v1/products/{product_id}",
     "/api/v1/categories",
@@ -91,7 +96,29 @@ def stocked_store(store):
     start_payment(order.pk, "manual")
     policies = create_collection("Policies")
     add_text_document(policies.pk, title="Returns", text="Returns within 30 days.", ingest="sync")
+    _conversation_history(ana)
     return store
+
+
+def _conversation_history(lead) -> None:
+    """Ten days of a conversation with usage, rolled up but for the last days, so the
+    dashboard reads both its rollups and live rows."""
+    from agents.models import TokenUsage
+    from analytics.services import refresh_rollups
+    from channels.models import Channel, Conversation, Message
+
+    web = Channel.objects.create(kind="api", name="Web")
+    conversation = Conversation.objects.create(channel=web, contact_id="ana", lead=lead)
+    now = timezone.now()
+    for days_ago in range(10):
+        asked = now - timedelta(days=days_ago, minutes=5)
+        Message.objects.create(conversation=conversation, channel=web, direction="in", text="Tem 36?",
+                               status="received", created_at=asked)
+        Message.objects.create(conversation=conversation, channel=web, direction="out", text="Tem sim!",
+                               status="sent", created_at=asked + timedelta(seconds=30))
+        TokenUsage.objects.create(provider="openai", model="gpt-4o-mini", prompt_tokens=300,
+                                  completion_tokens=20, cost=Decimal("0.000057"), at=asked)
+    refresh_rollups()
 
 
 def _operations(schema):
@@ -121,3 +148,4 @@ def test_main_get_endpoints_match_the_schema_and_never_fail(openapi, stocked_sto
     # The key was accepted everywhere: every operation answered at least once with a body.
     assert all(codes & {200, 400, 404} and 401 not in codes for codes in statuses.values()), statuses
     assert 200 in statuses["/api/v1/products"] and 200 in statuses["/api/v1/store/profile"]
+    assert 200 in statuses["/api/v1/dashboard"] and 400 in statuses["/api/v1/dashboard"]
