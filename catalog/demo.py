@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from catalog.embeddings import refresh_embeddings_on_commit
-from catalog.models import Category, Product, Synonym
+from catalog.files import attach_product_file
+from catalog.models import CatalogConnection, Category, Product, Synonym
 from catalog.selectors import get_store_profile
 
 PROFILE = {
@@ -135,3 +137,39 @@ def populate() -> None:
         Synonym.objects.update_or_create(term=term, defaults={"equivalents": equivalents})
     # A worker embeds them for the semantic leg of search (only what changed).
     refresh_embeddings_on_commit()
+
+    attach_files()
+    add_sync_connection()
+
+
+FILES = Path(__file__).resolve().parent / "demo_files"
+# (product SKU, file, title): real files, indexed into the knowledge base with the product.
+PRODUCT_FILES = [
+    ("SP-CLASS", "manual-sapatilha-de-ponta.pdf", "Manual e tamanhos"),
+    ("COL-ALCA", "tabela-de-medidas-collant.md", "Tabela de medidas"),
+]
+
+
+def attach_files() -> None:
+    """Attach the demo files (idempotent: the same bytes keep one attachment), indexed now."""
+    for sku, filename, title in PRODUCT_FILES:
+        product = Product.objects.get(sku=sku)
+        attach_product_file(
+            product.pk, filename=filename, data=(FILES / filename).read_bytes(), title=title, ingest="sync"
+        )
+
+
+def add_sync_connection() -> None:
+    """A WooCommerce connection, configured but disabled: syncing needs a real shop and its
+    keys (an offline demo has neither). Staff enter the shop's URL and keys, enable it, and
+    use "Sync now" or wait for its schedule."""
+    CatalogConnection.objects.get_or_create(
+        name="Loja WooCommerce (exemplo)",
+        defaults={
+            "platform": "woocommerce",
+            "base_url": "https://loja.example.com.br",
+            "credential_name": "woocommerce-demo",
+            "is_enabled": False,
+            "sync_every_minutes": 60,
+        },
+    )

@@ -14,3 +14,15 @@ def test_demo_catalog_is_idempotent_and_keeps_the_stores_stock(store):
     assert counts == (25, 5, 13)
     assert Product.objects.get(sku="SP-CLASS-36").stock_quantity == 1
     assert get_store_profile().company_name == "Bailarina Dancewear"
+    # Real files on two products, indexed with the product, once however often it runs.
+    from catalog.files import product_files
+    from catalog.models import CatalogConnection, ProductFile
+    from knowledge.search import search
+
+    assert ProductFile.objects.count() == 2
+    [manual] = product_files(Product.objects.get(sku="SP-CLASS").pk)
+    assert manual.status == "ready"
+    hits = search("sapatilha de ponta pe de 23 cm qual tamanho", metadata={"product_sku": "SP-CLASS"})
+    assert hits and hits[0].document_id == manual.document_id
+    # The sync connection is shown, disabled (no real shop to pull from offline).
+    assert CatalogConnection.objects.get().is_enabled is False
