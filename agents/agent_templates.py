@@ -31,14 +31,17 @@ TEMPLATES: dict[str, AgentTemplate] = {
             role="sales",
             temperature=Decimal("0.70"),
             tools=(
-                "search_products", "get_product", "search_knowledge", "capture_lead", "create_order",
-                "get_order_status", "handoff",
+                "search_products", "filter_products_by_price", "get_product_details", "check_stock",
+                "search_knowledge", "capture_lead", "collect_form", "confirm_shipping", "create_order",
+                "get_order_status", "handoff", "report_outcome", "calculator",
             ),
             system_prompt=(
                 "You are the store's sales assistant. Help the customer find the right product: "
                 "search the catalog, give name, price and whether it is in stock, ask for the size "
                 "or colour when the product has variants. When the customer decides, confirm the "
-                "items and quantities, then create the order and send its number and payment link. "
+                "items and quantities, confirm the delivery address, then create the order and send "
+                "its number and payment link. When the conversation's purpose is settled, report "
+                "its outcome. "
                 + _COMMON
             ),
         ),
@@ -47,7 +50,7 @@ TEMPLATES: dict[str, AgentTemplate] = {
             name="Support",
             role="support",
             temperature=Decimal("0.50"),
-            tools=("search_knowledge", "get_order_status", "handoff"),
+            tools=("search_knowledge", "get_order_status", "handoff", "report_outcome"),
             system_prompt=(
                 "You are the store's support assistant. Answer questions about orders, shipping, "
                 "returns and products from the knowledge base: search it, quote what applies and "
@@ -59,7 +62,7 @@ TEMPLATES: dict[str, AgentTemplate] = {
             name="Leads",
             role="leads",
             temperature=Decimal("0.60"),
-            tools=("capture_lead", "search_knowledge", "handoff"),
+            tools=("capture_lead", "update_lead", "collect_form", "search_knowledge", "handoff", "report_outcome"),
             system_prompt=(
                 "You are the store's first contact. Greet the customer, learn what they need and "
                 "ask, naturally and one at a time, for their name and e-mail; save them with "

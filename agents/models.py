@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -95,12 +95,13 @@ class Agent(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from agents.tools import TOOLS
+        from agents.tools import known_tool_names
 
-        unknown = [t for t in self.enabled_tools or [] if t not in TOOLS]
+        known = known_tool_names()
+        unknown = [t for t in self.enabled_tools or [] if t not in known]
         if unknown:
             raise ValidationError(
-                {"enabled_tools": f"Unknown tool(s): {', '.join(unknown)}. Known: {', '.join(TOOLS)}."}
+                {"enabled_tools": f"Unknown tool(s): {', '.join(unknown)}. Known: {', '.join(known)}."}
             )
         if not isinstance(self.fallbacks, list) or not all(isinstance(f, str) for f in self.fallbacks):
             raise ValidationError({"fallbacks": 'A list of "provider:model" strings.'})
@@ -248,3 +249,150 @@ class TokenUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.model} {self.prompt_tokens}+{self.completion_tokens}"
+
+
+class Rating(models.TextChoices):
+    GOOD = "good", "Good"
+    BAD = "bad", "Bad"
+
+
+class ReplyRating(models.Model):
+    """Staff's or an API client's verdict on one reply of an agent (one per rater and run)."""
+
+    run = models.ForeignKey(AgentRun, on_delete=models.CASCADE, related_name="ratings")
+    # Denormalised from the run so ratings per agent are one indexed count.
+    agent = models.ForeignKey(Agent, null=True, on_delete=models.SET_NULL, related_name="ratings")
+    rating = models.CharField(max_length=10, choices=Rating.choices)
+    comment = models.TextField(blank=True)
+    rated_by = models.CharField(max_length=150, help_text="staff:<user> or api:<key name>")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "rated_by"], name="reply_rating_one_per_rater"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating} on run {self.run_id}"
+
+
+class Outcome(models.TextChoices):
+    SALE = "sale", "Sale"
+    SUPPORT = "support", "Support"
+    LEAD = "lead", "Lead"
+    LOST = "lost", "Lost"
+
+
+class ConversationOutcome(models.Model):
+    """How the agent labelled a conversation (``report_outcome``); the latest label wins."""
+
+    conversation_id = models.BigIntegerField(unique=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    confidence = models.DecimalField(
+        max_digits=3, decimal_places=2, validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))]
+    )
+    note = models.TextField(blank=True)
+    agent = models.ForeignKey(Agent, null=True, on_delete=models.SET_NULL, related_name="outcomes")
+    run = models.ForeignKey(AgentRun, null=True, on_delete=models.SET_NULL, related_name="outcomes")
+    channel = models.CharField(max_length=40, blank=True)
+    lead_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return f"conversation {self.conversation_id}: {self.outcome} ({self.confidence})"
+
+
+class CollectedForm(models.Model):
+    """The fields ``collect_form`` gathered from a lead for one named form (e.g. checkout)."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="collected_forms")
+    form = models.CharField(max_length=60)
+    data = models.JSONField(default=dict, blank=True)
+    complete = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["lead", "form"], name="collected_form_one_per_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.form} of lead {self.lead_id}"
+
+
+class HttpToolKind(models.TextChoices):
+    HTTP = "http", "HTTP call (the response goes back to the model)"
+    WEBHOOK = "webhook", "Webhook (POST the arguments and the conversation, signed)"
+
+
+TOOL_NAME_VALIDATOR = RegexValidator(
+    r"^[a-z][a-z0-9_]{1,63}$", "Lowercase letters, digits and underscores, starting with a letter."
+)
+
+
+class HttpTool(models.Model):
+    """A tool the store defines: its agents call the store's own systems through it.
+
+    Requests to private, loopback or link-local addresses are refused unless the host is
+    listed in ``allowed_private_hosts``.
+    """
+
+    name = models.CharField(max_length=64, unique=True, validators=[TOOL_NAME_VALIDATOR])
+    description = models.TextField(help_text="What the tool does and when the agent should call it.")
+    kind = models.CharField(max_length=10, choices=HttpToolKind.choices, default=HttpToolKind.HTTP)
+    method = models.CharField(
+        max_length=6, default="POST",
+        choices=[(m, m) for m in ("GET", "POST", "PUT", "PATCH", "DELETE")],
+        help_text="GET sends the arguments as query parameters, the others as a JSON body.",
+    )
+    url = models.URLField(max_length=500)
+    headers = models.JSONField(default=dict, blank=True, help_text="Plain headers, e.g. {\"Accept\": \"application/json\"}.")
+    secret_headers = models.JSONField(
+        default=dict, blank=True,
+        help_text='Headers read from the credentials vault (category "other"): {"X-Api-Key": "<credential name>"}.',
+    )
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="JSON schema of the arguments (an object schema)."
+    )
+    timeout_seconds = models.FloatField(default=10.0, validators=[MinValueValidator(0.1), MaxValueValidator(60)])
+    allowed_private_hosts = models.JSONField(
+        default=list, blank=True,
+        help_text="Hosts on private, loopback or link-local addresses this tool may reach (refused otherwise).",
+    )
+    writes = models.BooleanField(default=True, help_text="Has side effects: simulated in a dry run.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "store tool (HTTP/webhook)"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        from agents.tools import BUILTIN_TOOL_NAMES
+
+        if self.name in BUILTIN_TOOL_NAMES:
+            raise ValidationError({"name": f"{self.name!r} is a built-in tool."})
+        schema = self.parameters or {"type": "object", "properties": {}}
+        if schema.get("type") != "object":
+            raise ValidationError({"parameters": 'An object schema: {"type": "object", "properties": {...}}.'})
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            raise ValidationError({"parameters": f"Not a valid JSON schema: {exc.message}"}) from exc
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in (self.headers or {}).items()):
+            raise ValidationError({"headers": "An object of header names to text values."})
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in (self.secret_headers or {}).items()):
+            raise ValidationError({"secret_headers": "An object of header names to credential names."})
+        if not isinstance(self.allowed_private_hosts, list):
+            raise ValidationError({"allowed_private_hosts": "A list of host names."})

@@ -282,7 +282,10 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
     turn = _Turn(
         agent=agent, run=run, facts=facts,
         chain=[(ProviderKind.OFFLINE, "")] if request.offline_only else provider_chain(agent),
-        ctx=tools.ToolContext(agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run),
+        ctx=tools.ToolContext(
+            agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run, run_id=run.pk,
+            store_tools=tools.load_store_tools(agent.enabled_tools or []),
+        ),
     )
 
     try:
@@ -314,7 +317,7 @@ def _turn_body(
         return
 
     messages = _prompt(agent, request, facts)
-    specs = tools.specs(agent.enabled_tools or [])
+    specs = tools.specs(agent.enabled_tools or [], turn.ctx.store_tools)
     rounds = 0
     while True:
         final_round = rounds >= agent.max_tool_iterations

@@ -24,8 +24,9 @@ def test_the_agent_searches_the_catalog_then_answers(llm_agent, fake_llm, produc
     assert fake_llm.headers[0]["authorization"] == "Bearer sk-test-1234567890"
     assert first["model"] == "gpt-4o-mini" and first["temperature"] == 0.7
     assert [t["function"]["name"] for t in first["tools"]] == [
-        "search_products", "get_product", "search_knowledge", "capture_lead", "create_order", "get_order_status",
-        "handoff",
+        "search_products", "filter_products_by_price", "get_product_details", "check_stock", "search_knowledge",
+        "capture_lead", "collect_form", "confirm_shipping", "create_order", "get_order_status", "handoff",
+        "report_outcome", "calculator",
     ]
     assert first["messages"][0]["role"] == "system"
     assert "Store information:" in first["messages"][0]["content"]
@@ -56,7 +57,7 @@ def test_parallel_tool_calls_run_in_one_round(llm_agent, fake_llm, products):
     fake_llm.script = [
         completion(tool_calls=[
             tool_call("call_a", "search_products", {"query": "collant"}),
-            tool_call("call_b", "get_product", {"product_id": products["meia"].pk}),
+            tool_call("call_b", "get_product_details", {"product_id": products["meia"].pk}),
         ]),
         completion("Pronto."),
     ]
