@@ -8,10 +8,11 @@ from django_tenants.utils import tenant_context
 
 from catalog import demo
 from catalog.errors import InvalidSearch
-from catalog.models import Product, Synonym
+from catalog.models import Product
 from catalog.search import plan_query, search_products
 from catalog.selectors import get_store_profile
-from catalog.tests.factories import category, product
+from catalog.tests.factories import product
+from catalog.tests.search_suite import PORTUGUESE_QUERIES, SPANISH_QUERIES, build_spanish_store
 
 
 @pytest.fixture
@@ -24,26 +25,7 @@ def skus(hits):
     return [h.sku for h in hits]
 
 
-@pytest.mark.parametrize(
-    ("query", "first"),
-    [
-        ("sapatilha de ponta 36", "SP-CLASS-36"),
-        ("sapatilha de ponta", "SP-CLASS"),
-        ("Sapatilha de ponta clássica tamanho 38", "SP-CLASS-38"),
-        ("sapatilhas de ponta", "SP-CLASS"),  # plural, stemming
-        ("sapatila de pnta", "SP-CLASS"),  # typos
-        ("sapatilha meia ponta", "SMP-COURO"),
-        ("zapatillas de punta", "SP-CLASS"),  # a Spanish-speaking customer, via synonyms
-        ("colant manga longa", "COL-ML"),  # typo
-        ("malha de manga longa", "COL-ML"),  # synonym
-        ("meia calca", "MEIA-PE"),  # no hyphen, no cedilla
-        ("can can com pé", "MEIA-PE"),  # multi-word synonym
-        ("polainas", "POL-LA"),
-        ("protetor de silicone pra ponta do pé", "PONT-SIL"),
-        ("SP-PRO", "SP-PRO"),  # an exact SKU
-        ("grishko", "SP-PRO"),
-    ],
-)
+@pytest.mark.parametrize(("query", "first"), PORTUGUESE_QUERIES)
 def test_portuguese_queries_find_the_right_product_first(dancewear, query, first):
     hits = search_products(query)
     assert hits, f"nothing found for {query!r}"
@@ -154,37 +136,11 @@ def test_the_query_plan_shows_synonyms_and_typo_fixes(dancewear):
 
 @pytest.fixture
 def tienda(store):
-    profile = get_store_profile()
-    profile.language, profile.currency = "es", "ARS"
-    profile.save()
-    zapatillas = category("Zapatillas")
-    ropa = category("Ropa")
-    product("ZP-CL", "Zapatillas de Punta Clásicas", price="95000", currency="ARS", category=zapatillas,
-            description="Zapatillas de punta de raso rosa con caja dura.")
-    product("ZMP-CU", "Media Punta de Cuero", price="32000", currency="ARS", category=zapatillas,
-            description="Zapatillas de media punta de cuero con suela partida.")
-    product("LEO-TI", "Leotardo de Tirantes Negro", price="28000", currency="ARS", category=ropa)
-    product("MED-BA", "Medias de Ballet Rosadas", price="12000", currency="ARS", category=ropa, stock=0)
-    product("FAL-GA", "Falda de Gasa", price="18000", currency="ARS", category=ropa)
-    Synonym.objects.create(term="Mallas", equivalents=["leotardo"])
-    Synonym.objects.create(term="can can", equivalents=["medias"])
+    build_spanish_store()
     return store
 
 
-@pytest.mark.parametrize(
-    ("query", "first"),
-    [
-        ("zapatillas de punta", "ZP-CL"),
-        ("zapatilla de punta talle 36", "ZP-CL"),
-        ("zapatilas de punta", "ZP-CL"),  # typo
-        ("zapatillas punta clasicas", "ZP-CL"),  # no accent
-        ("media punta", "ZMP-CU"),
-        ("mallas negras", "LEO-TI"),  # synonym
-        ("malla", "LEO-TI"),  # typo of a synonym
-        ("can can rosa", "MED-BA"),  # multi-word synonym
-        ("faldas", "FAL-GA"),  # plural, Spanish stemming
-    ],
-)
+@pytest.mark.parametrize(("query", "first"), SPANISH_QUERIES)
 def test_spanish_queries_find_the_right_product_first(tienda, query, first):
     hits = search_products(query)
     assert hits and hits[0].sku == first, f"{query!r}: {skus(hits)}"
