@@ -62,7 +62,7 @@ def client(client):
     """The test client of a staff member who picked English in the console's language switch.
 
     A store's console otherwise speaks the store's language (Portuguese by default); tests
-    of that behaviour clear the cookie (see ``config/tests/test_console_language.py``).
+    of that behaviour clear the cookie (see ``config/test_console.py``).
     """
     from django.conf import settings
 

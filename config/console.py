@@ -46,8 +46,11 @@ def translate_labels() -> None:
         config.verbose_name = _lazy(config.verbose_name)
         for model in config.get_models():
             opts = model._meta
-            opts.verbose_name = _lazy(opts.verbose_name)
-            opts.verbose_name_plural = _lazy(opts.verbose_name_plural)
+            if not isinstance(opts.verbose_name, Promise):
+                # Django's default plural is a lazy "<name>s": spell it out to translate it.
+                plural = opts.original_attrs.get("verbose_name_plural") or f"{opts.verbose_name}s"
+                opts.verbose_name = _lazy(opts.verbose_name)
+                opts.verbose_name_plural = _lazy(str(plural))
             for field in [*opts.fields, *opts.many_to_many]:
                 field.verbose_name = _lazy(field.verbose_name)
                 if field.choices and all(isinstance(choice, (list, tuple)) and len(choice) == 2
