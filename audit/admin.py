@@ -8,10 +8,11 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditEntry
+from config.admin_base import ModelAdmin
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ModelAdmin):
     list_display = ("at", "actor_label", "actor_kind", "source", "action", "object_type", "object_repr")
     list_filter = ("action", "actor_kind", "source", "object_type")
     search_fields = ("actor_label", "object_repr", "object_id", "request_id")

@@ -41,10 +41,9 @@ _BEFORE = "_audit_before"
 
 
 def _plain(field: models.Field, value: Any) -> Any:
+    """A JSON value to compare and to show (secrets are compared as they are, shown masked)."""
     if value is None:
         return None
-    if registry.is_secret(field.name):
-        return "***"
     if isinstance(value, decimal.Decimal):
         places = getattr(field, "decimal_places", None)
         if places is not None:
@@ -65,6 +64,15 @@ def _plain(field: models.Field, value: Any) -> Any:
 
 def _values(instance: models.Model, fields: list[models.Field]) -> dict[str, Any]:
     return {f.attname: _plain(f, getattr(instance, f.attname)) for f in fields}
+
+
+def _masked(changes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Secrets show only that they changed (or were set)."""
+    return {
+        name: {side: ("***" if value is not None else None) for side, value in change.items()}
+        if registry.is_secret(name) else change
+        for name, change in changes.items()
+    }
 
 
 def _fields(sender: type[models.Model], update_fields) -> list[models.Field]:
@@ -130,11 +138,11 @@ def _after_save(sender, instance, created: bool, raw=False, update_fields=None, 
     after = _values(instance, _fields(sender, update_fields))
     if created or before is None:
         changes = {k: {"after": v} for k, v in after.items() if v not in (None, "", [], {})}
-        _write(actor, Action.CREATE, instance, label, changes)
+        _write(actor, Action.CREATE, instance, label, _masked(changes))
         return
     changes = {k: {"before": before.get(k), "after": v} for k, v in after.items() if before.get(k) != v}
     if changes:
-        _write(actor, Action.UPDATE, instance, label, changes)
+        _write(actor, Action.UPDATE, instance, label, _masked(changes))
 
 
 def _after_delete(sender, instance, **kwargs) -> None:
@@ -144,7 +152,7 @@ def _after_delete(sender, instance, **kwargs) -> None:
         return
     before = _values(instance, registry.tracked_fields(sender))
     changes = {k: {"before": v} for k, v in before.items() if v not in (None, "", [], {})}
-    _write(actor, Action.DELETE, instance, label, changes)
+    _write(actor, Action.DELETE, instance, label, _masked(changes))
 
 
 # --- the agent's side effects ---------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 store_api = [
     path("", include("tenants.api.urls")),
+    path("", include("tenants.api.auth_urls")),
     path("", include("channels.api.urls")),
     path("", include("analytics.api.urls")),
     path("", include("catalog.api.urls")),

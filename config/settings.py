@@ -169,6 +169,25 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Atendo <no-reply@atendo.local>")
+# SMTP, when EMAIL_BACKEND is django.core.mail.backends.smtp.EmailBackend (Resend: host
+# smtp.resend.com, port 465, EMAIL_USE_SSL, user "resend", the API key as the password).
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The file backend (django.core.mail.backends.filebased.EmailBackend) writes mails here.
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+# Store users signing in to the store's frontend (POST /api/v1/auth/login): failed attempts
+# per account before it is locked for AUTH_LOGIN_LOCKOUT_SECONDS; the password-reset link
+# ("" = the store console's set-password page; else a template with {host}, {uid}, {token}).
+AUTH_LOGIN_MAX_FAILURES = env.int("AUTH_LOGIN_MAX_FAILURES", default=5)
+AUTH_LOGIN_LOCKOUT_SECONDS = env.int("AUTH_LOGIN_LOCKOUT_SECONDS", default=900)
+AUTH_PASSWORD_RESET_URL = env("AUTH_PASSWORD_RESET_URL", default="")
+# Sign-in and password-reset calls per client address.
+AUTH_RATE_LIMIT = env("AUTH_RATE_LIMIT", default="20/minute")
 
 # --- The admin console's look (django-unfold); the callbacks live in config/console.py ---
 UNFOLD = {

@@ -21,6 +21,7 @@ STATUS_BY_CODE = {
     "identity_taken": status.HTTP_409_CONFLICT,
     "idempotency_conflict": status.HTTP_409_CONFLICT,
     "tenant_required": status.HTTP_400_BAD_REQUEST,
+    "email_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
