@@ -47,7 +47,6 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from agents.models import Agent
@@ -170,17 +169,20 @@ PLANNER_SETTINGS = {"work_mem": "32MB", "enable_nestloop": "off"}
 
 
 def _fetch_with_planner_settings(sql: str, params: dict) -> list[tuple]:
-    names, values = list(PLANNER_SETTINGS), list(PLANNER_SETTINGS.values())
+    settings = [item for pair in PLANNER_SETTINGS.items() for item in pair]
+    # Set "local" settings end with the transaction: only a caller already inside one
+    # needs them put back (one round trip fewer for the API's autocommit requests).
+    outer = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting(%s), current_setting(%s), set_config(%s, %s, true), set_config(%s, %s, true)",
-            [*names, names[0], values[0], names[1], values[1]],
-        )
-        before = cursor.fetchone()[:2]
+        if outer:
+            cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(PLANNER_SETTINGS)),
+                           list(PLANNER_SETTINGS))
+            before = [item for pair in zip(PLANNER_SETTINGS, cursor.fetchone(), strict=True) for item in pair]
+        cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(PLANNER_SETTINGS)), settings)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-        cursor.execute("SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
-                       [names[0], before[0], names[1], before[1]])
+        if outer:
+            cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(PLANNER_SETTINGS)), before)
     return rows
 
 
@@ -210,20 +212,9 @@ def store_dashboard(start: date, end: date, *, use_rollups: bool = True) -> Dash
     }
 
     sources = day_sources(start, end, zone, use_rollups=use_rollups)
-    figures = _message_figures(tables, params, sources)
-    leads = dict(
-        Lead.objects.filter(created_at__gte=since, created_at__lt=until)
-        .values_list("stage").annotate(n=Count("id")).order_by()
-    )
-    created = Q(created_at__gte=since, created_at__lt=until)
-    sold = Q(paid_at__gte=since, paid_at__lt=until, status__in=PAID_STATUSES)
-    by_status = {
-        row["status"]: row
-        for row in Order.objects.filter(created | sold).values("status").annotate(
-            n=Count("id", filter=created), amount=Sum("total", filter=created),
-            sold=Count("id", filter=sold), revenue=Sum("total", filter=sold),
-        ).order_by()
-    }
+    figures = _figures(tables, params, sources)
+    leads = figures["leads"]
+    by_status = figures["by_status"]
     usage = _usage(params, sources)
 
     total = figures["conversations"]
@@ -244,12 +235,12 @@ def store_dashboard(start: date, end: date, *, use_rollups: bool = True) -> Dash
         leads_by_stage=tuple(StageFigures(stage, leads.get(stage, 0)) for stage in Stage.values),
         orders=sum(row["n"] for row in by_status.values()),
         orders_by_status=tuple(
-            StatusFigures(status, row["n"], row["amount"] or Decimal(0))
+            StatusFigures(status, row["n"], row["amount"])
             for status in Status.values
-            for row in [by_status.get(status, {"n": 0, "amount": None})]
+            for row in [by_status.get(status, {"n": 0, "amount": Decimal(0)})]
         ),
         paid_orders=sum(row["sold"] for row in by_status.values()),
-        revenue=sum((row["revenue"] or Decimal(0) for row in by_status.values()), Decimal(0)),
+        revenue=sum((row["revenue"] for row in by_status.values()), Decimal(0)),
         converted_conversations=outcomes.sale,
         conversion_rate=_rate(outcomes.sale, total),
         outcomes=outcomes,
@@ -261,10 +252,12 @@ def store_dashboard(start: date, end: date, *, use_rollups: bool = True) -> Dash
     )
 
 
-def _message_figures(tables: dict, params: dict, sources: DaySources) -> dict:
-    """Everything that comes from messages, in one statement and one pass over the range's
-    messages: they are grouped by (conversation, day) once, and the conversation figures,
-    the per-day series and the first-response wait are all read from that small set.
+def _figures(tables: dict, params: dict, sources: DaySources) -> dict:
+    """Everything but usage in one statement. The range's messages come grouped by
+    (conversation, day): closed days from the rollups, the others live (``sources``); the
+    conversation figures, the per-day series and the first-response wait are all read
+    from that small set. The range's orders are read once, for outcomes, revenue and
+    orders by status.
 
     The reply to a conversation's first inbound message is its first reply of the range
     when that came after it; only the others (a store that wrote first, a reply after the
@@ -297,16 +290,21 @@ def _message_figures(tables: dict, params: dict, sources: DaySources) -> dict:
               FROM active a
              WHERE a.first_in IS NOT NULL
         ),
-        lead_orders AS (
-            SELECT lead_id,
-                   bool_or(status = ANY(%(paid)s) AND paid_at >= %(since)s AND paid_at < %(until)s) AS sold,
-                   bool_or(status = ANY(%(open)s) AND created_at >= %(since)s AND created_at < %(until)s)
-                       AS open,
-                   bool_or(status = ANY(%(dropped)s) AND created_at >= %(since)s AND created_at < %(until)s)
-                       AS dropped
+        range_orders AS MATERIALIZED (
+            SELECT lead_id, status, total, paid_at,
+                   created_at >= %(since)s AND created_at < %(until)s AS created,
+                   status = ANY(%(paid)s) AND paid_at >= %(since)s AND paid_at < %(until)s AS sold
               FROM {tables["order"]}
              WHERE (created_at >= %(since)s AND created_at < %(until)s)
                 OR (paid_at >= %(since)s AND paid_at < %(until)s)
+        ),
+        lead_orders AS (
+            SELECT lead_id,
+                   bool_or(sold) AS sold,
+                   bool_or(status = ANY(%(open)s) AND created) AS open,
+                   bool_or(status = ANY(%(dropped)s) AND created) AS dropped
+              FROM range_orders
+             WHERE lead_id IS NOT NULL
              GROUP BY lead_id
         ),
         classified AS (
@@ -329,9 +327,22 @@ def _message_figures(tables: dict, params: dict, sources: DaySources) -> dict:
         ),
         revenue AS (
             SELECT (paid_at AT TIME ZONE %(tz)s)::date AS day, sum(total) AS revenue
-              FROM {tables["order"]}
-             WHERE paid_at >= %(since)s AND paid_at < %(until)s AND status = ANY(%(paid)s)
+              FROM range_orders
+             WHERE sold
              GROUP BY 1
+        ),
+        by_status AS (
+            SELECT status, count(*) FILTER (WHERE created) AS n,
+                   coalesce(sum(total) FILTER (WHERE created), 0) AS amount,
+                   count(*) FILTER (WHERE sold) AS sold, coalesce(sum(total) FILTER (WHERE sold), 0) AS revenue
+              FROM range_orders
+             GROUP BY status
+        ),
+        leads AS (
+            SELECT stage, count(*) AS n
+              FROM {tables["lead"]}
+             WHERE created_at >= %(since)s AND created_at < %(until)s
+             GROUP BY stage
         ),
         messages AS (
             SELECT day, count(*) AS conversations, sum(n_in + n_out) AS messages
@@ -359,7 +370,9 @@ def _message_figures(tables: dict, params: dict, sources: DaySources) -> dict:
                (SELECT count(seconds) FROM replies),
                (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM replies),
                (SELECT json_agg(json_build_array(day, conversations, messages, revenue::text, handoffs)
-                                ORDER BY day) FROM days)
+                                ORDER BY day) FROM days),
+               (SELECT json_agg(json_build_array(status, n, amount::text, sold, revenue::text)) FROM by_status),
+               (SELECT json_agg(json_build_array(stage, n)) FROM leads)
           FROM classified
     """
     params = {**params, **sources.params()}
@@ -368,15 +381,20 @@ def _message_figures(tables: dict, params: dict, sources: DaySources) -> dict:
     (row,) = _fetch_with_planner_settings(sql, params)
     names = ("conversations", "messages_in", "messages_out", "handed_off", *OUTCOMES, "handoffs",
              "with_inbound", "answered")
-    figures = dict(zip(names, (int(v) for v in row[:-2]), strict=True))
-    median = row[-2]
+    *counts, median, days, by_status, leads = row
+    figures = dict(zip(names, (int(v) for v in counts), strict=True))
     figures["median"] = round(float(median), 1) if median is not None else None
     figures["unanswered"] = figures["with_inbound"] - figures["answered"]
     figures["days"] = tuple(
         DayFigures(day=date.fromisoformat(day), conversations=conversations, messages=messages,
                    revenue=Decimal(revenue), handoffs=handoffs)
-        for day, conversations, messages, revenue, handoffs in row[-1]
+        for day, conversations, messages, revenue, handoffs in days
     )
+    figures["by_status"] = {
+        status: {"n": n, "amount": Decimal(amount), "sold": sold, "revenue": Decimal(revenue)}
+        for status, n, amount, sold, revenue in by_status or ()
+    }
+    figures["leads"] = dict(leads or ())
     return figures
 
 

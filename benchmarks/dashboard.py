@@ -1,15 +1,27 @@
-"""How fast the store dashboard answers on a busy store.
+"""How fast the store dashboard answers on a store with a year of data.
 
-    python benchmarks/dashboard.py                                  # 100k messages, 10k orders, 90 days
-    python benchmarks/dashboard.py --messages 400000 --orders 40000 --days 365 --range-days 90
+    python benchmarks/dashboard.py                       # 400k messages, 40k orders over 365 days
+    python benchmarks/dashboard.py --messages 100000 --orders 10000 --days 90 --ranges 90
+    python benchmarks/dashboard.py --keep                # keep the database; later: --reuse
 
-Runs in its own throw-away database (``atendo_bench_dash``) on the same PostgreSQL server
-as the app (the embedded one unless DATABASE_URL is set). Provisions one store, fills it
-with bulk inserts (conversations of ~10 messages answered within minutes, leads in every
-stage, orders in every status, a handoff in ~8% of conversations, a token-usage row per
-reply) spread over ``--days`` days up to now, runs ANALYZE, then times
-``store_dashboard`` over the last ``--range-days`` days ``--runs`` times (after two warm-up
-calls) and prints p50/p95 against the target, and the time of each of its queries.
+Runs in its own throw-away database (``atendo_bench_dash``, ``benchmarks/throwaway_db.py``)
+on the app's PostgreSQL server. Provisions one store and fills it with bulk inserts
+(conversations of ~10 messages answered within minutes, leads in every stage, orders in
+every status, a handoff in ~8% of conversations, a token-usage row per reply) spread over
+``--days`` days up to now; runs ANALYZE and the rollup refresh (``refresh_rollups``, timed),
+then for each range of ``--ranges`` days ending today times:
+
+- ``dashboard``: ``store_dashboard`` as the API calls it (closed days from the rollups, the
+  last days and any stale day live);
+- ``live``: ``store_dashboard(use_rollups=False)``, every day from the messages (what it
+  cost before the rollups);
+- ``floor``: one ``SELECT count(*)`` of the range's messages, the least any dashboard
+  over them must do;
+
+and prints p50/p95 of each, the mean CPU time per call (this process plus its database
+backend, read from /proc: what a call costs when it does not wait for CPUs other work
+holds), the ratio of the dashboard's p95 to the floor's, and checks that the dashboard and
+the live figures are equal.
 """
 
 from __future__ import annotations
@@ -20,45 +32,18 @@ import random
 import statistics
 import sys
 import time
-from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.throwaway_db import database_exists, drop_database, fresh_database  # noqa: E402
+
 BENCH_DB = "atendo_bench_dash"
 TARGET_P95_MS = 200.0
 BATCH = 5000
-
-
-def _bench_database_url(*, reuse: bool) -> tuple[str, bool]:
-    """The throw-away database's URL, and whether it already holds a generated store."""
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from config import embedded
-
-        base = embedded.database_url()
-    server, _, _ = base.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
-        if reuse and exists:
-            return f"{server}/{BENCH_DB}", True
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return f"{server}/{BENCH_DB}", False
-
-
-def _drop_database() -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    server = os.environ["DATABASE_URL"].rpartition("/")[0]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -167,19 +152,45 @@ def generate(*, messages: int, orders: int, days: int, seed: int = 7) -> dict[st
     }
 
 
+def _cpu_seconds(backend_pid: int | None) -> float:
+    """CPU time of this process plus the database backend serving it (when that runs on
+    this machine): what a call costs without waiting for a CPU other work holds."""
+    used = time.process_time()
+    if backend_pid:
+        try:
+            fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return used
+
+
+def timed(call, runs: int, backend_pid: int | None) -> tuple[list[float], float]:
+    """Wall-clock milliseconds of each run, and the mean CPU milliseconds per run."""
+    call()  # warm-up
+    times = []
+    cpu_before = _cpu_seconds(backend_pid)
+    for _ in range(runs):
+        began = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - began) * 1000)
+    return times, (_cpu_seconds(backend_pid) - cpu_before) * 1000 / runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--orders", type=int, default=10_000)
-    parser.add_argument("--days", type=int, default=90, help="days of generated history")
-    parser.add_argument("--range-days", type=int, default=90, help="days the dashboard covers")
+    parser.add_argument("--messages", type=int, default=400_000)
+    parser.add_argument("--orders", type=int, default=40_000)
+    parser.add_argument("--days", type=int, default=365, help="days of generated history")
+    parser.add_argument("--ranges", default="30,90,365", help="days the dashboard covers, comma-separated")
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--live-runs", type=int, default=5, help="runs of the live (no rollups) dashboard")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--reuse", action="store_true",
-                        help="time the store a previous --keep run generated (its own sizes)")
+    parser.add_argument("--reuse", action="store_true", help="time the store a previous --keep run generated")
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"], reused = _bench_database_url(reuse=args.reuse)
+    reused = args.reuse and database_exists(BENCH_DB)
+    os.environ["DATABASE_URL"] = fresh_database(BENCH_DB, keep_existing=reused)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["TENANT_SPARE_POOL_SIZE"] = "0"
     from config import embedded
@@ -196,7 +207,10 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from analytics.rollups import day_start
     from analytics.selectors import store_dashboard
+    from analytics.services import refresh_rollups
+    from channels.models import Message
     from tenants import services
     from tenants.models import Tenant
 
@@ -208,53 +222,61 @@ def main() -> None:
         connection.set_tenant(Tenant.objects.get(slug="busy"))
         print(f"database: {connection.settings_dict['HOST']}:{connection.settings_dict['PORT']}/{BENCH_DB}")
         if not reused:
-            started = time.perf_counter()
-            counts = generate(messages=args.messages, orders=args.orders, days=args.days)
-            with connection.cursor() as cursor:
-                cursor.execute("VACUUM ANALYZE" if connection.get_autocommit() else "ANALYZE")
-            print("generated in {:.1f} s: {}".format(
-                time.perf_counter() - started, ", ".join(f"{v} {k}" for k, v in counts.items())))
-
-        end = timezone.localdate()
-        start = end - timedelta(days=args.range_days - 1)
-        query_ms: dict[int, list[float]] = defaultdict(list)
-        query_text: dict[int, str] = {}
-
-        def timed(execute, sql, params, many, context):
-            position = len(current)
             began = time.perf_counter()
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                current.append(position)
-                query_ms[position].append((time.perf_counter() - began) * 1000)
-                query_text.setdefault(position, " ".join(sql.split())[:90])
+            counts = generate(messages=args.messages, orders=args.orders, days=args.days)
+            print("generated in {:.1f} s: {}".format(
+                time.perf_counter() - began, ", ".join(f"{v} {k}" for k, v in counts.items())))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        began = time.perf_counter()
+        refreshed = refresh_rollups()
+        print(f"refresh_rollups: {refreshed.days_rolled} days rolled, {refreshed.stale_days_redone} stale days "
+              f"redone, through {refreshed.rolled_through}, in {time.perf_counter() - began:.1f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
-        for _ in range(2):
-            store_dashboard(start, end)
-        seconds = []
-        for _ in range(args.runs):
-            current: list[int] = []
-            with connection.execute_wrapper(timed):
-                began = time.perf_counter()
-                dashboard = store_dashboard(start, end)
-                seconds.append(time.perf_counter() - began)
+        def count_messages(since, until):
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT count(*) FROM {Message._meta.db_table} "
+                               "WHERE created_at >= %s AND created_at < %s", [since, until])
+                return cursor.fetchone()[0]
 
-        ms = [s * 1000 for s in seconds]
-        p50, p95 = statistics.median(ms), percentile(ms, 95)
-        print(f"dashboard {start}..{end} ({args.range_days} days): {dashboard.conversations} conversations, "
-              f"{dashboard.messages_in + dashboard.messages_out} messages, {dashboard.orders} orders, "
-              f"revenue {dashboard.revenue}")
-        print(f"store_dashboard  n={len(ms)}  p50={p50:.1f} ms  p95={p95:.1f} ms  max={max(ms):.1f} ms  "
-              f"target p95 < {TARGET_P95_MS:.0f} ms: {'met' if p95 < TARGET_P95_MS else 'NOT met'}")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend_pid = cursor.fetchone()[0] if Path(f"/proc/{os.getpid()}").exists() else None
+        end = timezone.localdate()
+        zone = timezone.get_current_timezone()
+        print(f"{'range':>9} {'what':>9} {'runs':>5} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>8}  notes")
+        for days in [int(d) for d in args.ranges.split(",")]:
+            start = end - timedelta(days=days - 1)
+            since, until = day_start(start, zone), day_start(end + timedelta(days=1), zone)
+            fast = store_dashboard(start, end)
+            live = store_dashboard(start, end, use_rollups=False)
+            rows = {
+                "dashboard": timed(partial(store_dashboard, start, end), args.runs, backend_pid),
+                "live": timed(partial(store_dashboard, start, end, use_rollups=False), args.live_runs, backend_pid),
+                "floor": timed(partial(count_messages, since, until), args.runs, backend_pid),
+            }
+            floor_p95 = percentile(rows["floor"][0], 95)
+            for what, (ms, cpu) in rows.items():
+                p95 = percentile(ms, 95)
+                if what == "dashboard":
+                    note = (f"{p95 / floor_p95:.1f}x the floor; target p95 < {TARGET_P95_MS:.0f} ms: "
+                            f"{'met' if p95 < TARGET_P95_MS else 'NOT met'}; "
+                            f"{fast.conversations} conversations, {fast.messages_in + fast.messages_out} messages, "
+                            f"{fast.orders} orders")
+                elif what == "live":
+                    note = f"{p95 / floor_p95:.1f}x the floor; same figures as the dashboard: {fast == live}"
+                else:
+                    note = f"count(*) of {count_messages(since, until)} messages"
+                print(f"{days:>5} d {what:>9} {len(ms):>5} {statistics.median(ms):>8.1f} {p95:>8.1f} {cpu:>8.1f}  {note}")
+            if fast != live:
+                raise SystemExit(f"the rollups disagree with the live figures over {days} days")
         load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
         print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work shares them)")
-        print("its queries (median ms):")
-        for position in sorted(query_ms):
-            print(f"  {statistics.median(query_ms[position]):7.1f}  {query_text[position]}")
     finally:
         if not args.keep:
-            _drop_database()
+            drop_database(BENCH_DB)
 
 
 if __name__ == "__main__":

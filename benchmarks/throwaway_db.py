@@ -31,11 +31,20 @@ def _admin(statements: list[str]) -> None:
             conn.execute(statement)
 
 
-def fresh_database(name: str) -> str:
-    """Drop ``name`` if it exists, create it empty, and return its URL."""
+def fresh_database(name: str, *, keep_existing: bool = False) -> str:
+    """Drop ``name`` if it exists, create it empty, and return its URL (with
+    ``keep_existing``, an existing ``name`` is kept as it is, to time it again)."""
     server = _server_url()
-    _admin([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'])
+    if not (keep_existing and database_exists(name)):
+        _admin([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'])
     return f"{server}/{name}"
+
+
+def database_exists(name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(f"{_server_url()}/postgres", autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
 
 
 def drop_database(name: str) -> None:
