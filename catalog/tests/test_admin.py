@@ -85,3 +85,61 @@ def test_staff_adds_a_synonym_with_comma_separated_equivalents(console):
     )
     assert response.status_code == 302
     assert Synonym.objects.get(term="mallas").equivalents == ["collant", "body"]
+
+
+def test_a_connection_added_in_the_console_keeps_its_keys_in_the_vault(
+    console, django_capture_on_commit_callbacks
+):
+    from agents import vault
+    from catalog.models import CatalogConnection
+
+    response = console.post(
+        "/admin/catalog/catalogconnection/add/",
+        {
+            "name": "Minha loja Woo", "platform": "woocommerce", "base_url": "https://loja.example.com",
+            "store_id": "", "credential_name": "woo", "user_agent": "", "is_enabled": "on",
+            "sync_every_minutes": "60", "consumer_key": "ck_live_123456", "consumer_secret": "cs_live_abcdef",
+            "access_token": "",
+        },
+        HTTP_HOST=HOST,
+    )
+    assert response.status_code == 302, response.content
+    connection = CatalogConnection.objects.get(name="Minha loja Woo")
+    assert vault.get_credential("other", "woo:consumer_key") == "ck_live_123456"
+    assert vault.get_credential("other", "woo:consumer_secret") == "cs_live_abcdef"
+    page = console.get(f"/admin/catalog/catalogconnection/{connection.pk}/change/", HTTP_HOST=HOST)
+    assert b"cs_live_abcdef" not in page.content
+
+    with django_capture_on_commit_callbacks() as queued:
+        response = console.post(
+            "/admin/catalog/catalogconnection/",
+            {"action": "sync_now", "_selected_action": [connection.pk]},
+            HTTP_HOST=HOST,
+        )
+    assert response.status_code == 302
+    assert len(queued) == 1  # the sync task, enqueued after commit
+
+
+def test_a_file_attached_in_the_console_is_indexed_with_its_product(console):
+    from catalog.models import ProductFile
+    from catalog.tests.factories import product
+    from knowledge.models import Document
+
+    shoe = product("PONTA", "Sapatilha de ponta", "300.00", 3)
+    chart = SimpleUploadedFile("tabela.md", b"# Tabela\n\nPe de 23 cm: tamanho 36.\n", "text/markdown")
+    response = console.post(
+        "/admin/catalog/productfile/add/",
+        {"product": shoe.pk, "title": "Tabela de medidas", "file": chart},
+        HTTP_HOST=HOST,
+    )
+    assert response.status_code == 302, response.content
+    attached = ProductFile.objects.get(product=shoe)
+    assert Document.objects.get(pk=attached.document_id).metadata["product_sku"] == "PONTA"
+    refused = console.post(
+        "/admin/catalog/productfile/add/",
+        {"product": shoe.pk, "title": "x", "file": SimpleUploadedFile("x.exe", b"MZ\x90\x00bin")},
+        HTTP_HOST=HOST,
+    )
+    assert refused.status_code == 200 and b"errorlist" in refused.content
+    page = console.get(f"/admin/catalog/product/{shoe.pk}/change/", HTTP_HOST=HOST)
+    assert b"Tabela de medidas" in page.content
