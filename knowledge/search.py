@@ -16,10 +16,12 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
 from django.db.models import F
-from pgvector.django import CosineDistance
+from django.db.models.functions import Cast
+from pgvector import HalfVector, Vector
+from pgvector.django import CosineDistance, HalfVectorField, VectorField
 
 from knowledge.embedders import Embedder, get_embedder
-from knowledge.models import Chunk
+from knowledge.models import MAX_VECTOR_INDEX_DIMENSIONS, Chunk, EmbeddingSpace
 from knowledge.selectors import search_language
 
 RRF_K = 60
@@ -105,12 +107,18 @@ def run_search(request: SearchRequest, *, embedder: Embedder | None = None) -> l
         raise ValueError(f"mode must be one of {MODES}")
     if not request.query.strip() or request.top_k <= 0:
         return []
-    base = _filtered(request)
+    embedder = embedder or get_embedder()
+    # Only the store's embedder's space answers: during a switch the new space fills up
+    # beside it, and its vectors are not comparable with this embedder's queries.
+    space = EmbeddingSpace.objects.filter(embedder=embedder.name).first()
+    if space is None:
+        return []
+    base = _filtered(request).filter(space=space)
     legs: list[list[tuple[int, float]]] = []
     similarity: dict[int, float] = {}
     text_rank: dict[int, float] = {}
     if request.mode in ("hybrid", "vector"):
-        vector_leg = _vector_leg(base, request, embedder or get_embedder())
+        vector_leg = _vector_leg(base, request, embedder, space)
         similarity = dict(vector_leg)
         legs.append(vector_leg)
     if request.mode in ("hybrid", "fulltext"):
@@ -174,10 +182,12 @@ def _filtered(request: SearchRequest):
     return qs
 
 
-def _vector_leg(base, request: SearchRequest, embedder: Embedder) -> list[tuple[int, float]]:
+def _vector_leg(
+    base, request: SearchRequest, embedder: Embedder, space: EmbeddingSpace
+) -> list[tuple[int, float]]:
     vector = embedder.embed_query(request.query)
     filtered = bool(request.collection_ids or request.document_ids or request.metadata)
-    qs = nearest_chunks(base, vector, request.min_similarity)
+    qs = nearest_chunks(base, vector, space, request.min_similarity)
     with transaction.atomic():
         with connection.cursor() as cursor:
             # SET LOCAL: the setting ends with this transaction, never leaks to the pool.
@@ -195,10 +205,21 @@ def _vector_leg(base, request: SearchRequest, embedder: Embedder) -> list[tuple[
     return [(pk, 1.0 - distance) for pk, distance in rows]
 
 
-def nearest_chunks(base, vector: list[float], min_similarity: float = 0.0):
-    """Chunks by cosine distance to ``vector``, nearest first: ``ORDER BY embedding <=> q``,
-    the shape the HNSW index (``vector_cosine_ops``) serves."""
-    qs = base.annotate(distance=CosineDistance("embedding", vector)).order_by("distance")
+def nearest_chunks(base, vector: list[float], space: EmbeddingSpace, min_similarity: float = 0.0):
+    """The space's chunks by cosine distance to ``vector``, nearest first:
+    ``WHERE space_id = s ORDER BY embedding::vector(N) <=> q``, the exact shape of the
+    space's partial expression HNSW index (``halfvec(N)`` above 2,000 dimensions)."""
+    if space.dimensions <= MAX_VECTOR_INDEX_DIMENSIONS:
+        column = Cast("embedding", VectorField(dimensions=space.dimensions))
+        query = Vector(vector)
+    else:
+        column = Cast("embedding", HalfVectorField(dimensions=space.dimensions))
+        query = HalfVector(vector)
+    qs = (
+        base.filter(space=space)
+        .annotate(distance=CosineDistance(column, query))
+        .order_by("distance")
+    )
     if min_similarity > 0:
         qs = qs.filter(distance__lte=1.0 - min_similarity)
     return qs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Count, Sum
 
-from knowledge.models import Chunk, Collection, Document, KnowledgeSettings
+from knowledge.models import Chunk, Collection, Document, EmbeddingSpace, KnowledgeSettings
 
 
 def store_embedder_override() -> str | None:
@@ -31,13 +31,27 @@ def knowledge_stats() -> dict:
         .annotate(n=Count("id"))
         .values_list("embedder", "n")
     )
+    spaces = [
+        {"embedder": s.embedder, "dimensions": s.dimensions, "chunks": s.n}
+        for s in EmbeddingSpace.objects.annotate(n=Count("chunks"))
+    ]
+    switching_to = (
+        KnowledgeSettings.objects.filter(pk=1).values_list("switching_to", flat=True).first() or ""
+    )
+    from knowledge.spaces import active_embedder_name
+
+    active = active_embedder_name()
+    serving = Chunk.objects.filter(space__embedder=active)
     return {
         "collections": Collection.objects.count(),
         "documents": sum(by_status.values()),
         "documents_by_status": by_status,
         "documents_by_embedder": by_embedder,
-        "chunks": Chunk.objects.count(),
-        "chunks_without_vector": Chunk.objects.filter(embedding__isnull=True).count(),
-        "tokens": Chunk.objects.aggregate(n=Sum("token_count"))["n"] or 0,
+        # The searchable chunks: the active embedder's space.
+        "chunks": serving.count(),
+        "chunks_without_vector": serving.filter(embedding__isnull=True).count(),
+        "tokens": serving.aggregate(n=Sum("token_count"))["n"] or 0,
+        "spaces": spaces,
+        "switching_to": switching_to,
         "bytes": Document.objects.aggregate(n=Sum("size_bytes"))["n"] or 0,
     }

@@ -17,7 +17,8 @@ from django.db.models import Value
 from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
-from knowledge.chunking import chunk_sections, token_counter_for
+from knowledge import spaces
+from knowledge.chunking import ChunkDraft, chunk_sections, token_counter_for
 from knowledge.embedders import Embedder, get_embedder
 from knowledge.errors import (
     CollectionNotFound,
@@ -30,14 +31,20 @@ from knowledge.errors import (
     UploadTooLarge,
 )
 from knowledge.models import (
-    EMBEDDING_DIMENSIONS,
     Chunk,
     Collection,
     Document,
+    EmbeddingSpace,
     KnowledgeSettings,
 )
 from knowledge.parsing import Section, detect_format, parse
 from knowledge.selectors import search_language
+from knowledge.spaces import (  # noqa: F401 - part of this module's public surface
+    begin_embedder_switch,
+    cancel_embedder_switch,
+    complete_embedder_switch,
+    store_settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +56,13 @@ class AddedDocument:
     created: bool
 
 
-def store_settings() -> KnowledgeSettings:
-    """The store's knowledge settings (created with the platform defaults on first use)."""
-    obj, _ = KnowledgeSettings.objects.get_or_create(pk=1)
-    return obj
-
-
 def set_store_embedder(name: str) -> KnowledgeSettings:
-    """Choose the store's embedder ("" = platform default). Raises ``UnknownEmbedder``.
+    """Point the store's search at another embedder at once ("" = platform default).
+    Raises ``UnknownEmbedder``.
 
-    Existing chunks keep their vectors until re-indexed (``reindex``).
+    Search then reads that embedder's space, empty until documents are embedded into it:
+    to move a store that has documents without a gap, use ``begin_embedder_switch`` /
+    ``complete_embedder_switch`` (``reindex --embedder``).
     """
     if name:
         get_embedder(name)
@@ -133,6 +137,7 @@ def upload_document(
 
 _FORMAT_BY_CONTENT_TYPE = {
     "application/pdf": ".pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
     "text/html": ".html",
     "application/xhtml+xml": ".html",
     "text/csv": ".csv",
@@ -253,6 +258,10 @@ def _source_bytes(document: Document) -> bytes:
 def ingest_document(document_id: int, *, embedder_name: str | None = None) -> Document:
     """Parse, chunk, embed and index a document; idempotent (re-running rebuilds its chunks).
 
+    Without ``embedder_name`` the chunks are embedded by the store's embedder (and by the
+    embedder being switched to, during a switch); with it, into that embedder's space only
+    (plus the store's, if the document has no chunks there yet) — how a switch re-embeds.
+
     The old chunks stay searchable until the new ones replace them in one transaction, so
     re-indexing never leaves a gap, and a failed re-index leaves the old chunks in place
     (the document stays ``ready``, the error is recorded). A first ingestion that fails ends
@@ -269,17 +278,12 @@ def ingest_document(document_id: int, *, embedder_name: str | None = None) -> Do
         Document.objects.filter(pk=document_id).update(
             status=Document.Status.PROCESSING, progress=0, error=""
         )
-    was_ready = document.status == Document.Status.READY and document.chunk_count > 0
+    was_ready = _has_serving_chunks(document_id)
     try:
-        embedder = get_embedder(embedder_name)
-        if embedder.dimensions != EMBEDDING_DIMENSIONS:
-            raise EmbedderMismatch(
-                f"Embedder {embedder.name} gives {embedder.dimensions}-d vectors; chunks store "
-                f"{EMBEDDING_DIMENSIONS}-d.", field="embedder"
-            )
+        target = get_embedder(embedder_name).name if embedder_name else None
         sections = parse(_source_bytes(document), document.format, document.title)
         _progress(document_id, 5)
-        _write_chunks(document, sections, embedder)
+        _embed_and_write(document, sections, target)
     except EmbedderUnavailable as exc:
         _fail(document_id, exc, keep_ready=was_ready)
         raise
@@ -287,6 +291,12 @@ def ingest_document(document_id: int, *, embedder_name: str | None = None) -> Do
         _fail(document_id, exc, keep_ready=was_ready)
     document.refresh_from_db()
     return document
+
+
+def _has_serving_chunks(document_id: int) -> bool:
+    return Chunk.objects.filter(
+        document_id=document_id, space__embedder=spaces.active_embedder_name()
+    ).exists()
 
 
 def _progress(document_id: int, percent: int) -> None:
@@ -308,7 +318,54 @@ def _fail(document_id: int, exc: Exception, *, keep_ready: bool = False) -> None
     )
 
 
-def _write_chunks(document: Document, sections: list[Section], embedder: Embedder) -> None:
+@dataclass(frozen=True)
+class _Embedded:
+    space: EmbeddingSpace
+    drafts: list[ChunkDraft]
+    vectors: list[list[float]]
+
+
+def _spaces_wanted(document_id: int, target: str | None, active: str, switching_to: str) -> set[str]:
+    if target is None:
+        return {active, switching_to} - {""}
+    wanted = {target}
+    if target != active and not Chunk.objects.filter(
+        document_id=document_id, space__embedder=active
+    ).exists():
+        wanted.add(active)  # never ingested yet: it must become searchable too
+    return wanted
+
+
+def _embed_and_write(document: Document, sections: list[Section], target: str | None) -> None:
+    embedded: dict[str, _Embedded] = {}
+    # The embedders to write are read again under the settings lock right before writing:
+    # a switch that began or completed while we were embedding sends us round once more.
+    for _ in range(3):
+        active, switching_to = spaces.active_embedder_name(), store_settings().switching_to
+        for name in sorted(_spaces_wanted(document.pk, target, active, switching_to) - embedded.keys()):
+            embedded[name] = _embed(document, sections, get_embedder(name))
+        with transaction.atomic():
+            active, switching_to = spaces.lock_store_embedders()
+            wanted = _spaces_wanted(document.pk, target, active, switching_to)
+            if not wanted <= embedded.keys():
+                continue
+            for name in sorted(wanted):
+                _write_chunks(document, embedded[name])
+            serving = Chunk.objects.filter(document=document, space__embedder=active).count()
+            Document.objects.filter(pk=document.pk).update(
+                status=Document.Status.READY, progress=100, error="", chunk_count=serving,
+                embedder=active, ingested_at=timezone.now(),
+            )
+        logger.info(
+            "knowledge.document.ingested",
+            extra={"document_id": document.pk, "embedders": sorted(wanted), "active": active},
+        )
+        return
+    raise EmbedderUnavailable("The store's embedder kept changing during ingestion; retry.")
+
+
+def _embed(document: Document, sections: list[Section], embedder: Embedder) -> _Embedded:
+    space = spaces.ensure_space(embedder)
     collection = document.collection
     drafts = chunk_sections(
         sections,
@@ -324,32 +381,35 @@ def _write_chunks(document: Document, sections: list[Section], embedder: Embedde
     for start in range(0, len(inputs), batch):
         vectors.extend(embedder.embed_passages(inputs[start : start + batch]))
         _progress(document.pk, 5 + int(90 * min(len(inputs), start + batch) / max(1, len(inputs))))
+    wrong = next((len(v) for v in vectors if len(v) != space.dimensions), None)
+    if wrong is not None:
+        raise EmbedderMismatch(
+            f"Embedder {embedder.name} returned a {wrong}-d vector; it is configured for "
+            f"{space.dimensions}-d.", field="embedder"
+        )
+    return _Embedded(space, drafts, vectors)
+
+
+def _write_chunks(document: Document, embedded: _Embedded) -> None:
+    """Replace the document's chunks in one space (inside the caller's transaction)."""
     language = search_language()
-    with transaction.atomic():
-        Chunk.objects.filter(document=document).delete()
-        Chunk.objects.bulk_create(
-            [
-                Chunk(
-                    document=document, collection=collection, position=i, text=d.text,
-                    token_count=d.token_count, metadata={**document.metadata, **d.metadata},
-                    embedding=vector,
-                )
-                for i, (d, vector) in enumerate(zip(drafts, vectors, strict=True))
-            ],
-            batch_size=500,
-        )
-        Chunk.objects.filter(document=document).update(
-            search_vector=SearchVector(Value(document.title), config=language, weight="A")
-            + SearchVector(KeyTextTransform("heading", "metadata"), config=language, weight="A")
-            + SearchVector("text", config=language, weight="B")
-        )
-        Document.objects.filter(pk=document.pk).update(
-            status=Document.Status.READY, progress=100, error="", chunk_count=len(drafts),
-            embedder=embedder.name, ingested_at=timezone.now(),
-        )
-    logger.info(
-        "knowledge.document.ingested",
-        extra={"document_id": document.pk, "chunks": len(drafts), "embedder": embedder.name},
+    mine = Chunk.objects.filter(document=document, space=embedded.space)
+    mine.delete()
+    Chunk.objects.bulk_create(
+        [
+            Chunk(
+                document=document, collection=document.collection, space=embedded.space,
+                position=i, text=d.text, token_count=d.token_count,
+                metadata={**document.metadata, **d.metadata}, embedding=vector,
+            )
+            for i, (d, vector) in enumerate(zip(embedded.drafts, embedded.vectors, strict=True))
+        ],
+        batch_size=500,
+    )
+    mine.update(
+        search_vector=SearchVector(Value(document.title), config=language, weight="A")
+        + SearchVector(KeyTextTransform("heading", "metadata"), config=language, weight="A")
+        + SearchVector("text", config=language, weight="B")
     )
 
 

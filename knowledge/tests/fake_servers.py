@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import random
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+@functools.lru_cache(maxsize=4096)
+def _word_vector(word: str, dimensions: int) -> tuple[float, ...]:
+    rng = random.Random(hashlib.sha256(word.encode()).digest())
+    return tuple(rng.gauss(0.0, 1.0) for _ in range(dimensions))
+
+
 def fake_vector(text: str, dimensions: int) -> list[float]:
-    """A deterministic unit vector derived from the text."""
-    seed = hashlib.sha256(text.encode()).digest()
-    raw = [((seed[i % len(seed)] * (i + 1)) % 251) / 251.0 - 0.5 for i in range(dimensions)]
+    """A deterministic unit vector of the text's words (a bag of random word vectors), so
+    texts sharing words are near each other, like a real embedder's."""
+    words = re.findall(r"\w+", text.lower()) or [text]
+    raw = [0.0] * dimensions
+    for word in words:
+        for i, x in enumerate(_word_vector(word, dimensions)):
+            raw[i] += x
     norm = math.sqrt(sum(x * x for x in raw)) or 1.0
     return [x / norm for x in raw]
 

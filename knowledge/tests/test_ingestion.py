@@ -8,7 +8,7 @@ from django.db import connection
 from knowledge import services
 from knowledge.errors import EmptyDocument, UnsupportedFileType, UploadTooLarge
 from knowledge.models import Chunk, Document
-from knowledge.tests.files import RETURNS_MD, SHIPPING_HTML, SIZES_CSV, make_pdf
+from knowledge.tests.files import RETURNS_MD, SHIPPING_HTML, SIZES_CSV, make_docx, make_pdf
 
 
 @pytest.fixture
@@ -32,6 +32,44 @@ def test_pdf_pages_become_chunks_that_cite_their_page(collection):
     assert "Measure your foot in the afternoon." in chunks[1].text
     assert document.chunk_count == 2
     assert all(len(c.embedding) == 384 for c in chunks)
+
+
+def test_docx_is_split_on_its_headings_and_keeps_tables(collection):
+    docx = make_docx([
+        ("h1", "Exchange policy"),
+        ("p", "Exchanges are free within 30 days of delivery."),
+        ("h2", "Pointe shoes"),
+        ("p", "Pointe shoes can be exchanged only if they were not sewn or worn."),
+        ("table", [["Size", "Foot length"], ["36", "23.4 cm"]]),
+    ])
+    document = _upload(collection, "exchanges.docx", docx).document
+    assert (document.status, document.format) == ("ready", "docx")
+    chunks = list(document.chunks.order_by("position"))
+    assert [c.metadata["heading"] for c in chunks] == [
+        "Exchange policy", "Exchange policy > Pointe shoes",
+    ]
+    assert chunks[1].text == (
+        "Pointe shoes can be exchanged only if they were not sewn or worn.\n"
+        "Size | Foot length\n36 | 23.4 cm"
+    )
+    hit = services_search("can I exchange sewn pointe shoes?")
+    assert hit.document_title == "exchanges.docx" and hit.source == (
+        "exchanges.docx, Exchange policy > Pointe shoes"
+    )
+
+
+def test_docx_is_recognized_by_content_not_name(collection):
+    docx = make_docx([("p", "Gift cards never expire.")])
+    with pytest.raises(UnsupportedFileType, match="Word document named .txt; rename it to .docx"):
+        _upload(collection, "giftcards.txt", docx)
+    with pytest.raises(UnsupportedFileType, match="named .docx but its content is not a Word"):
+        _upload(collection, "fake.docx", b"PK\x03\x04 not really a zip")
+
+
+def services_search(query):
+    from knowledge.search import search
+
+    return search(query, top_k=1)[0]
 
 
 def test_each_csv_row_becomes_one_chunk_with_its_header(collection):
@@ -109,7 +147,8 @@ def test_an_upload_over_the_size_limit_is_refused_naming_the_field(collection, s
     [
         ("guide.pdf", b"just text pretending", "not a PDF"),
         ("photo.txt", b"\x89PNG\r\n\x1a\n....", "PNG image"),
-        ("manual.docx", b"PK\x03\x04....", "not an accepted type"),
+        ("manual.docx", b"PK\x03\x04....", "its content is not a Word document"),
+        ("sheet.xlsx", b"PK\x03\x04....", "not an accepted type"),
         ("notes.md", make_pdf(["hi"]), "is a PDF"),
         ("page.html", b"no tags at all here", "no HTML tags"),
         ("blob.txt", b"abc\x00\x01\x02", "binary"),

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from config.celery import app
 from knowledge import services
 from knowledge.embedders import get_embedder
-from knowledge.models import Document
+from knowledge.models import Chunk, Document
 from knowledge.search import search
 from knowledge.tasks import ingest_document_task
 from knowledge.tests.fake_servers import FakeEmbeddingServer
@@ -26,8 +26,9 @@ def documents(store):
 
 @pytest.fixture
 def remote(settings):
-    server = FakeEmbeddingServer(dimensions=384)
+    server = FakeEmbeddingServer(dimensions=1536)
     settings.KNOWLEDGE_OPENAI_BASE_URL = server.url + "/v1"
+    settings.KNOWLEDGE_OPENAI_DIMENSIONS = 1536
     settings.KNOWLEDGE_EMBED_MAX_RETRIES = 1
     settings.KNOWLEDGE_EMBED_BACKOFF = 0.01
     yield server
@@ -99,6 +100,8 @@ def test_switching_embedder_keeps_search_answering_and_switches_only_when_comple
     assert set(Document.objects.values_list("embedder", flat=True)) == {"openai:fake-e5"}
     assert search("Refunds", mode="fulltext", top_k=1)[0].document_title == "returns.md"
     assert len(search("refunds", mode="vector", top_k=3)) == 3  # queries go to the new embedder
+    assert remote.requests[-1][1]["input"] == ["refunds"]
+    assert {len(v) for v in Chunk.objects.values_list("embedding", flat=True)} == {1536}
     served = len(remote.requests)
     # Resuming again has nothing left to do.
     out = _run("reindex", "--store", "store-a", "--embedder", "openai:fake-e5", "--resume")

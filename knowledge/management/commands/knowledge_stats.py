@@ -39,3 +39,9 @@ class Command(BaseCommand):
                 f"{stats['tokens']} token(s), {stats['bytes']} byte(s), embedder {stats['embedder']}"
                 f", embedded by {stats['documents_by_embedder']}"
             )
+            for space in stats["spaces"]:
+                self.stdout.write(
+                    f"  space {space['embedder']} ({space['dimensions']}-d): {space['chunks']} chunk(s)"
+                )
+            if stats["switching_to"]:
+                self.stdout.write(f"  switching to {stats['switching_to']} (reindex --resume to finish)")

@@ -7,9 +7,10 @@
     manage.py reindex --store bailarina --dry-run
 
 Each document keeps its old chunks searchable until its new ones are written. With
-``--embedder`` the store switches to that embedder only once every selected document was
-re-embedded without failure; ``--resume`` skips documents already ready with the target
-embedder, so an interrupted run picks up where it stopped.
+``--embedder`` (any width: each embedder has its own space and HNSW index) the documents
+are re-embedded into the new space while search keeps using the old one, and the store
+switches only once every document has its new vectors; ``--resume`` skips documents
+already embedded by the target, so an interrupted or failed run picks up where it stopped.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
-from knowledge import services
+from knowledge import services, spaces
 from knowledge.embedders import get_embedder
 from knowledge.errors import EmbedderUnavailable, KnowledgeError
 from knowledge.management.commands._stores import (
@@ -69,21 +70,62 @@ class Command(BaseCommand):
             if collection is None:
                 raise CommandError(f"Store {store.slug} has no collection {key!r}.")
             documents = documents.filter(collection=collection)
-        target = options["embedder"] or get_embedder().name
+        switching = bool(options["embedder"])
+        target = get_embedder(options["embedder"] or None).name
         if options["resume"]:
-            documents = documents.exclude(status=Document.Status.READY, embedder=get_embedder(target).name)
+            if switching:
+                documents = documents.filter(
+                    pk__in=spaces.documents_without_vectors(target).values("pk")
+                )
+            else:
+                documents = documents.exclude(status=Document.Status.READY, embedder=target)
         todo = list(documents.values_list("pk", "title"))
         self.stdout.write(f"{store.slug}: {len(todo)} document(s) to re-index with {target}")
         if options["dry_run"]:
             for pk, title in todo:
                 self.stdout.write(f"  would re-index #{pk} {title}")
             return 0
-        failures = 0
+        if switching:
+            # From here documents ingested by anyone are embedded by both embedders;
+            # search stays on the old vectors until complete_embedder_switch().
+            try:
+                services.begin_embedder_switch(target)
+            except KnowledgeError as exc:
+                raise CommandError(f"{store.slug}: {exc.message}") from exc
         started = time.monotonic()
+        failures = self._reindex(todo, options["embedder"])
+        whole_store = not options["document"] and not options["collection"]
+        if switching and not failures and whole_store:
+            # Documents added while we ran may still lack the new vectors: embed them too.
+            for _ in range(3):
+                missing = services.complete_embedder_switch(target)
+                if not missing:
+                    self.stdout.write(f"{store.slug}: now uses {target}")
+                    break
+                failures = self._reindex(
+                    list(Document.objects.filter(pk__in=missing).values_list("pk", "title")),
+                    target,
+                )
+                if failures:
+                    break
+            else:
+                failures = len(missing)
+        if switching and failures:
+            self.stderr.write(
+                f"{store.slug}: still searching with {get_embedder().name}; run again with "
+                "--resume to finish the switch"
+            )
+        self.stdout.write(
+            f"{store.slug}: done in {time.monotonic() - started:.1f}s, {failures} failure(s)"
+        )
+        return failures
+
+    def _reindex(self, todo: list[tuple[int, str]], embedder: str | None) -> int:
+        failures = 0
         for i, (pk, title) in enumerate(todo, start=1):
             t0 = time.monotonic()
             try:
-                document = services.ingest_document(pk, embedder_name=options["embedder"])
+                document = services.ingest_document(pk, embedder_name=embedder)
             except EmbedderUnavailable as exc:
                 self.stderr.write(f"  [{i}/{len(todo)}] #{pk} {title}: {exc.message}")
                 failures += 1
@@ -91,17 +133,11 @@ class Command(BaseCommand):
             bar = _bar(i, len(todo))
             line = (f"  {bar} [{i}/{len(todo)}] #{pk} {title}: {document.status}, "
                     f"{document.chunk_count} chunk(s), {time.monotonic() - t0:.1f}s")
-            if document.status == Document.Status.FAILED:
+            if document.status == Document.Status.FAILED or document.error:
                 failures += 1
                 self.stderr.write(f"{line} — {document.error}")
             else:
                 self.stdout.write(line)
-        if options["embedder"] and not failures and not options["document"] and not options["collection"]:
-            services.set_store_embedder(options["embedder"])
-            self.stdout.write(f"{store.slug}: now uses {options['embedder']}")
-        self.stdout.write(
-            f"{store.slug}: done in {time.monotonic() - started:.1f}s, {failures} failure(s)"
-        )
         return failures
 
 
