@@ -22,6 +22,16 @@ class NoActiveAgent(AgentError):
     code = "no_active_agent"
 
 
+class InvalidAgent(AgentError):
+    """An agent's settings fail validation (the field is named)."""
+
+    code = "invalid_agent"
+
+
+class RunNotFound(AgentError):
+    code = "run_not_found"
+
+
 class UnknownTemplate(AgentError):
     code = "unknown_template"
 

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,9 +27,11 @@ from agents.errors import (
     AgentNotFound,
     CredentialMissing,
     CredentialUnreadable,
+    InvalidAgent,
     NoActiveAgent,
     ProviderError,
     ProviderUnavailable,
+    RunNotFound,
     UnknownProvider,
     UnknownTemplate,
 )
@@ -36,7 +39,10 @@ from agents.models import (
     Agent,
     AgentRun,
     AgentStep,
+    ModelPrice,
     ProviderKind,
+    Rating,
+    ReplyRating,
     RunStatus,
     StepKind,
     TokenUsage,
@@ -105,6 +111,91 @@ def create_agent_from_template(
         agent.refresh_from_db()
     logger.info("agents.agent_created", extra={"agent_id": agent.pk, "template": template})
     return agent
+
+
+AGENT_FIELDS = (
+    "name", "role", "system_prompt", "provider", "model", "base_url", "credential_name", "fallbacks",
+    "temperature", "max_tokens", "max_tool_iterations", "memory_window", "enabled_tools", "handoff_keywords",
+    "handoff_on_failure", "is_active",
+)
+
+
+def _save_agent(agent: Agent, fields: dict[str, Any]) -> Agent:
+    unknown = set(fields) - {*AGENT_FIELDS, "knowledge_collections", "is_default"}
+    if unknown:
+        raise InvalidAgent(f"Unknown agent field(s): {', '.join(sorted(unknown))}.", field=sorted(unknown)[0])
+    collections = fields.pop("knowledge_collections", None)
+    make_default = fields.pop("is_default", None)
+    for name, value in fields.items():
+        setattr(agent, name, value)
+    try:
+        agent.full_clean(exclude=["is_default"])
+    except ValidationError as exc:
+        field_name, messages = next(iter(exc.message_dict.items()))
+        raise InvalidAgent(f"{field_name}: {' '.join(messages)}", field=field_name) from exc
+    with transaction.atomic():
+        agent.save()
+        if collections is not None:
+            agent.knowledge_collections.set(collections)
+        if make_default:
+            set_default_agent(agent.pk)
+        elif make_default is False and agent.is_default:
+            Agent.objects.filter(pk=agent.pk).update(is_default=False)
+    agent.refresh_from_db()
+    return agent
+
+
+def create_agent(**fields: Any) -> Agent:
+    """A new agent from explicit settings (unset ones take the model's defaults).
+    Raises ``InvalidAgent`` naming the first bad field (a taken name included)."""
+    agent = _save_agent(Agent(), dict(fields))
+    logger.info("agents.agent_created", extra={"agent_id": agent.pk, "template": ""})
+    return agent
+
+
+def update_agent(agent_id: int, **fields: Any) -> Agent:
+    """Change some settings of an agent. Raises ``AgentNotFound`` / ``InvalidAgent``."""
+    agent = Agent.objects.filter(pk=agent_id).first()
+    if agent is None:
+        raise AgentNotFound(f"No agent with id {agent_id}.", field="agent_id")
+    return _save_agent(agent, dict(fields))
+
+
+def delete_agent(agent_id: int) -> None:
+    """Delete an agent; its runs, usage and ratings stay (without it). Raises ``AgentNotFound``."""
+    deleted, _ = Agent.objects.filter(pk=agent_id).delete()
+    if not deleted:
+        raise AgentNotFound(f"No agent with id {agent_id}.", field="agent_id")
+
+
+def rate_reply(run_id: int, rating: str, *, comment: str = "", by: str) -> ReplyRating:
+    """Record ``by``'s verdict (good/bad + comment) on the reply of one run; rating the same
+    run again replaces that rater's verdict. Raises ``RunNotFound``."""
+    if rating not in Rating.values:
+        raise InvalidAgent(f"rating must be one of {', '.join(Rating.values)}.", field="rating")
+    run = AgentRun.objects.filter(pk=run_id).only("pk", "agent_id").first()
+    if run is None:
+        raise RunNotFound(f"No agent run with id {run_id}.", field="run_id")
+    rated, _ = ReplyRating.objects.update_or_create(
+        run=run, rated_by=by[:150], defaults={"agent_id": run.agent_id, "rating": rating, "comment": comment},
+    )
+    logger.info("agents.reply_rated", extra={"run_id": run.pk, "agent_id": run.agent_id, "rating": rating})
+    return rated
+
+
+def add_model(provider: str, model: str, *, context_window: int = 0, prompt_price_per_million: Decimal = Decimal(0),
+              completion_price_per_million: Decimal = Decimal(0)) -> tuple[ModelPrice, bool]:
+    """Add a model to the store's catalog, or update its context size and prices.
+    Returns the row and whether it is new. Idempotent."""
+    if provider not in ProviderKind.values:
+        raise UnknownProvider(f"Unknown provider {provider!r}; expected one of {', '.join(ProviderKind.values)}.",
+                              field="provider")
+    row, created = ModelPrice.objects.update_or_create(
+        provider=provider, model=model.strip(),
+        defaults={"context_window": context_window, "prompt_price_per_million": prompt_price_per_million,
+                  "completion_price_per_million": completion_price_per_million},
+    )
+    return row, created
 
 
 def set_default_agent(agent_id: int) -> Agent:
@@ -524,7 +615,12 @@ def _ms(started: float) -> int:
 
 
 __all__ = [
+    "add_model",
     "agent_for_turn",
+    "create_agent",
+    "delete_agent",
+    "rate_reply",
+    "update_agent",
     "build_provider",
     "create_agent_from_template",
     "ensure_default_agent",
