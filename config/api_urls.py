@@ -11,5 +11,6 @@ store_api = [
     path("", include("orders.api.urls")),
     path("", include("leads.api.urls")),
     path("", include("knowledge.api.urls")),
+    path("", include("agents.api.urls")),
     path("", include("audit.api.urls")),
 ]
