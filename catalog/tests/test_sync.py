@@ -243,3 +243,27 @@ def test_sync_command_names_an_unknown_connection(store, other_store):
 def test_a_connection_of_one_store_is_invisible_to_another(woo_connection, other_store):
     with tenant_context(other_store):
         assert not CatalogConnection.objects.filter(pk=woo_connection.pk, name="Loja WooCommerce").exists()
+
+
+def test_beat_syncs_each_stores_due_connections_in_that_store(woo_connection, woo, other_store):
+    from catalog.tasks import sync_due_catalogs_in_all_stores
+    from config.celery import app
+
+    with tenant_context(other_store):
+        CatalogConnection.objects.create(
+            name="B off", platform="woocommerce", base_url=woo.url, credential_name="b", is_enabled=False
+        )
+    app.conf.task_always_eager = True  # each enqueued sync runs here, in its store's schema
+    try:
+        enqueued = sync_due_catalogs_in_all_stores()
+    finally:
+        app.conf.task_always_eager = False
+
+    assert enqueued == {"store-a": 1}
+    assert Product.objects.count() == 25
+    with tenant_context(other_store):
+        assert Product.objects.count() == 0
+    woo_connection.refresh_from_db()
+    assert woo_connection.last_status == "ok"
+    # Just synced: not due again until its interval has passed.
+    assert sync.due_connections() == []
