@@ -3,8 +3,10 @@
 ``store_dashboard(start, end)`` runs in the current store's schema (the caller's
 connection, as every store read does) and reads the models of ``channels``, ``orders``,
 ``leads`` and ``agents``; nothing imports ``analytics``. Every figure comes from aggregate
-queries (four in all; the messages are read in one pass); Python only shapes a handful of
-result rows.
+queries (two statements, after reading which days are rolled up): closed days of messages
+and token usage come from the daily rollups (``analytics.rollups``), every other day live,
+with the same SQL, so the figures never depend on whether the rollups are current. Python
+only shapes a handful of result rows.
 
 Definitions (what a caller may rely on):
 

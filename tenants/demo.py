@@ -33,3 +33,8 @@ def populate(tenant: Tenant) -> None:
     from channels import demo as channels_demo
 
     channels_demo.populate()
+
+    # The dashboard's rollups (last: they read the messages and usage above).
+    from analytics import demo as analytics_demo
+
+    analytics_demo.populate()

@@ -184,3 +184,13 @@ def test_refreshing_twice_changes_nothing(store_a_data, zone):
         assert sorted(ConversationDay.objects.values_list(
             "day", "conversation_id", "messages_in", "messages_out")) == rows
         assert_same_as_live(START, END)
+
+
+def test_the_demo_store_rolls_up_its_closed_days_idempotently(store_a_data):
+    from analytics import demo
+
+    demo.populate()
+    demo.populate()
+
+    assert read_from_rollups(START, END)
+    assert ConversationDay.objects.filter(day__range=(START, END)).count() == 6
