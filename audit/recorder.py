@@ -1,7 +1,8 @@
 """Model signals -> audit entries.
 
-- A model of the registry saved or deleted while staff or an API key is acting: one entry
-  with the fields that changed (the row is read once before the save to know "before").
+- A model of the registry saved, updated in bulk (``QuerySet.update``) or deleted while
+  staff or an API key is acting: one entry per object with the fields that changed (the
+  row is read once before the change to know "before").
 - The agent's side effects, whoever runs the turn: an order whose first status change is
   by ``agent:<id>`` (``orders.OrderTransition``), and a conversation handed to a human.
 
@@ -22,6 +23,7 @@ from typing import Any
 from celery.signals import task_postrun, task_prerun
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
+from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import post_delete, post_save, pre_save
 
@@ -155,6 +157,36 @@ def _after_delete(sender, instance, **kwargs) -> None:
     _write(actor, Action.DELETE, instance, label, _masked(changes))
 
 
+# Services change some rows with ``QuerySet.update`` (no signals): while staff or a key is
+# acting, updates of audited models are recorded too (rows read before and after, by pk).
+MAX_UPDATED_ROWS = 200
+_plain_update = QuerySet.update
+
+
+def _audited_update(self: QuerySet, **kwargs):
+    label = registry.label_of(self.model)
+    actor = _acting() if label else None
+    fields = [f for f in registry.tracked_fields(self.model) if f.name in kwargs or f.attname in kwargs] if actor else []
+    if not fields:
+        return _plain_update(self, **kwargs)
+    names = [f.attname for f in fields]
+    chosen = self._chain()
+    chosen.query.select_for_update = False
+    before = {row.pop("pk"): row for row in chosen.order_by().values("pk", *names)[:MAX_UPDATED_ROWS]}
+    count = _plain_update(self, **kwargs)
+    if before:
+        by_name = {f.attname: f for f in fields}
+        for pk, instance in self.model._base_manager.in_bulk(list(before)).items():
+            changes = {}
+            for name in names:
+                old, new = _plain(by_name[name], before[pk][name]), _plain(by_name[name], getattr(instance, name))
+                if old != new:
+                    changes[name] = {"before": old, "after": new}
+            if changes:
+                _write(actor, Action.UPDATE, instance, label, _masked(changes))
+    return count
+
+
 # --- the agent's side effects ---------------------------------------------------------------
 
 
@@ -250,6 +282,7 @@ def connect() -> None:
             _models[key] = apps.get_model(label)
         except LookupError:
             pass
+    QuerySet.update = _audited_update
     pre_save.connect(_before_save, dispatch_uid="audit.before_save")
     post_save.connect(_after_save, dispatch_uid="audit.after_save")
     post_delete.connect(_after_delete, dispatch_uid="audit.after_delete")

@@ -70,6 +70,18 @@ def test_an_api_change_is_logged_with_the_key_and_secrets_are_masked(client, sto
     assert revoked.changes["revoked_at"]["after"]
 
 
+def test_a_change_a_service_makes_with_a_bulk_update_is_logged_too(client, store):
+    lead = leads.ensure_lead("email", "duda@example.com", name="Duda")
+    api = api_as(client, "store-a", ["app"])
+
+    response = api.patch(f"leads/{lead.pk}", {"tags": ["VIP", "pointe"]})  # leads.set_tags: .update()
+
+    assert response.status_code == 200
+    (entry,) = AuditEntry.objects.filter(object_type="leads.Lead", object_id=str(lead.pk))
+    assert entry.action == Action.UPDATE and entry.actor_kind == ActorKind.API_KEY
+    assert entry.changes == {"tags": {"before": [], "after": ["vip", "pointe"]}}
+
+
 def test_the_api_reads_the_log_filtered_and_page_by_page(client, store):
     writer = api_as(client, "store-a", ["app"])
     for name in ("one", "two", "three"):
@@ -165,3 +177,22 @@ def test_a_handoff_through_the_api_is_logged_with_the_key(client, store):
     (entry,) = AuditEntry.objects.filter(action=Action.HANDOFF)
     assert entry.actor_kind == ActorKind.API_KEY
     assert entry.changes["handoff_reason"] == {"after": "VIP customer"}
+
+
+def test_the_demo_store_shows_staff_changes_and_an_agent_handoff(store):
+    from agents import demo as agents_demo
+    from audit import demo
+    from channels import demo as channels_demo
+    from leads import demo as leads_demo
+
+    leads_demo.populate()
+    agents_demo.populate()
+    channels_demo.populate()
+
+    assert demo.populate(store) == 3
+    assert demo.populate(store) == 0  # idempotent
+
+    actions = set(AuditEntry.objects.values_list("actor_kind", "action", "object_type"))
+    assert (ActorKind.USER, Action.CREATE, "tenants.ApiKey") in actions
+    assert (ActorKind.USER, Action.UPDATE, "leads.Lead") in actions
+    assert (ActorKind.AGENT, Action.HANDOFF, "channels.Conversation") in actions
