@@ -23,6 +23,7 @@ from channels.models import (
     InboundEvent,
     Message,
     MessageTemplate,
+    TokenBudget,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -263,6 +264,12 @@ class ConversationAdmin(ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        state = services.budget_state()
+        if state.exceeded:
+            self.message_user(request, _budget_notice(state), messages.WARNING)
+        return super().changelist_view(request, extra_context)
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(messages_total=Count("messages"))
 
@@ -312,6 +319,46 @@ class MessageAdmin(ModelAdmin):
     @admin.display(description="Text")
     def short_text(self, obj: Message) -> str:
         return (obj.text[:80] + "…") if len(obj.text) > 80 else obj.text
+
+
+def _budget_notice(state) -> str:
+    return (f"This month's token budget is used up ({state.used_tokens:,} of {state.monthly_tokens:,} tokens): "
+            "the agents answer with the offline responder until the month ends or the budget is raised "
+            "(Channels › Token budget).")
+
+
+@admin.register(TokenBudget)
+class TokenBudgetAdmin(ModelAdmin):
+    """The store's monthly token budget (one row). Raising it lets the agents use their
+    models again at once."""
+
+    list_display = ("monthly_tokens", "used_this_month", "state", "exceeded_at")
+    fields = ("monthly_tokens", "used_this_month", "state", "exceeded_at")
+    readonly_fields = ("used_this_month", "state", "exceeded_at")
+
+    def get_queryset(self, request):
+        services.store_budget()  # the row exists from the first visit
+        return super().get_queryset(request)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Used this month (tokens)")
+    def used_this_month(self, obj: TokenBudget) -> str:
+        return f"{services.budget_state().used_tokens:,}"
+
+    @admin.display(description="State")
+    def state(self, obj: TokenBudget) -> str:
+        state = services.budget_state()
+        if not state.monthly_tokens:
+            return "No budget"
+        return "Used up: offline responder" if state.exceeded else "Within budget"
+
+    def save_model(self, request, obj, form, change):
+        services.set_monthly_tokens(obj.monthly_tokens)
 
 
 @admin.register(MessageTemplate)

@@ -237,11 +237,15 @@ class ConversationTurn(models.Model):
     provider = models.CharField(max_length=50, blank=True)
     model = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its task was enqueued. A pending turn without one waits for a free slot of the
+    # store (``CHANNELS_MAX_TURNS_PER_STORE``): fairness between stores.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation", "pk"]
+        indexes = [models.Index(fields=["status", "dispatched_at"], name="turn_status_dispatched")]
 
     def __str__(self) -> str:
         return f"turn {self.turn_key} ({self.status})"
@@ -277,6 +281,25 @@ class EventKind(models.TextChoices):
     ORDER_PAID = "order.paid", "order.paid"
     ORDER_STATUS_CHANGED = "order.status_changed", "order.status_changed"
     STOCK_CHANGED = "stock.changed", "stock.changed"
+    BUDGET_EXCEEDED = "budget.exceeded", "budget.exceeded"
+
+
+class TokenBudget(models.Model):
+    """The store's monthly budget of model tokens (one row per store). Past it, its agents
+    answer with the offline responder until the month ends, and staff are told once."""
+
+    monthly_tokens = models.PositiveBigIntegerField(
+        default=0, help_text="Prompt + completion tokens per calendar month (UTC). 0: no budget.")
+    # The month (its first day) in which staff were told the budget ran out.
+    exceeded_month = models.DateField(null=True, blank=True)
+    exceeded_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "token budget"
+
+    def __str__(self) -> str:
+        return f"{self.monthly_tokens} tokens a month" if self.monthly_tokens else "no token budget"
 
 
 class WebhookSubscription(models.Model):

@@ -101,6 +101,27 @@ def end_idle_conversations_in_all_stores() -> int:
     return count
 
 
+@app.task(name="channels.dispatch_turns_in_all_stores", platform_task=True, ignore_result=True)
+def dispatch_turns_in_all_stores() -> int:
+    """Beat: each store's waiting turns get their free slots (a safety net: finishing turns
+    dispatch the next ones themselves; this catches a task lost with its broker message)."""
+    from django_tenants.utils import tenant_context
+
+    from tenants.models import Tenant
+
+    count = 0
+    for tenant in Tenant.objects.stores().filter(is_active=True).order_by("pk"):
+        with tenant_context(tenant):
+            dispatch_turns.delay()
+        count += 1
+    return count
+
+
+@app.task(name="channels.dispatch_turns", ignore_result=True)
+def dispatch_turns() -> int:
+    return len(services.dispatch_turns())
+
+
 @app.task(name="channels.end_idle_conversations", ignore_result=True)
 def end_idle_conversations() -> dict[str, int]:
     return services.end_idle_conversations()

@@ -371,6 +371,11 @@ CHANNELS_REPLY_SPACING_SECONDS = env.float("CHANNELS_REPLY_SPACING_SECONDS", def
 CHANNELS_MAX_MESSAGE_CHARS = env.int("CHANNELS_MAX_MESSAGE_CHARS", default=4096)
 # Fairness: agent turns of one store running at once (0: no cap); the rest wait their turn.
 CHANNELS_MAX_TURNS_PER_STORE = env.int("CHANNELS_MAX_TURNS_PER_STORE", default=4)
+# The Celery queue of agent turns (a store's turns beyond its cap wait in the database).
+CHANNELS_TURN_QUEUE = env("CHANNELS_TURN_QUEUE", default="agent_turns")
+# Default monthly token budget of a new store (prompt + completion; 0: none). Past it the
+# store's agents answer with the offline responder; each store sets its own in the admin.
+CHANNELS_MONTHLY_TOKEN_BUDGET = env.int("CHANNELS_MONTHLY_TOKEN_BUDGET", default=0)
 # Memory hygiene: a conversation idle this long ends (its lead profile is refreshed); a
 # handoff idle this long goes back to the bot (0: staff must hand it back).
 CHANNELS_CONVERSATION_TTL_SECONDS = env.int("CHANNELS_CONVERSATION_TTL_SECONDS", default=24 * 3600)
@@ -383,6 +388,10 @@ CHANNELS_SSE_HEARTBEAT_SECONDS = env.float("CHANNELS_SSE_HEARTBEAT_SECONDS", def
 CELERY_BEAT_SCHEDULE["channels-end-idle-conversations"] = {
     "task": "channels.end_idle_conversations_in_all_stores",
     "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["channels-dispatch-waiting-turns"] = {
+    "task": "channels.dispatch_turns_in_all_stores",
+    "schedule": 60.0,
 }
 
 # --- Agents ---

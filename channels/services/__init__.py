@@ -14,6 +14,7 @@ from channels.services.accumulator import (
     close_burst,
     schedule_burst_close,
 )
+from channels.services.budget import BudgetState, budget_state, check_budget, set_monthly_tokens, store_budget
 from channels.services.channel_setup import (
     check_channel,
     complete_meta_signup,
@@ -40,6 +41,7 @@ from channels.services.ingest import (
     record_event,
     record_inbound,
 )
+from channels.services.scheduling import dispatch_turns, waiting_turns
 from channels.services.sending import (
     CUSTOMER_SERVICE_WINDOW,
     send_message,
@@ -73,5 +75,7 @@ __all__ = [
     "notify_provider_of_handoff", "record_event", "record_inbound", "record_turn_result", "release_turn",
     "retry_message", "return_to_bot", "run_turn", "schedule_burst_close", "send_message", "send_to_contact",
     "split_reply", "sync_channel_routes", "webhook_path", "webhook_url",
+    "BudgetState", "budget_state", "check_budget", "set_monthly_tokens", "store_budget",
+    "dispatch_turns", "waiting_turns",
     "TemplateCall", "TemplateSync", "check_template", "render_template", "sync_templates", "templates_of",
 ]

@@ -21,6 +21,7 @@ from channels.models import (
     Direction,
 )
 from channels.services.common import _on_commit_enqueue
+from channels.services.scheduling import dispatch_turns
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +80,8 @@ def close_burst(conversation_id: int, message_id: int, *, now=None) -> Conversat
             },
         )
         if created:
-            from channels import tasks
-
-            _on_commit_enqueue(tasks.run_conversation_turn, [turn.pk])
+            # Enqueued now if the store has a free slot, else when one of its turns ends.
+            dispatch_turns(now=now)
             logger.info(
                 "channels.burst.closed",
                 extra={"conversation_id": conversation.pk, "turn_id": turn.pk, "messages": len(pending)},

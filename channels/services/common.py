@@ -25,18 +25,21 @@ class EnqueueOnCommit:
     args: list
     countdown: float
     schema: str
+    queue: str | None = None  # None: the task's own queue
 
     @property
     def task_name(self) -> str:
         return self.task.name
 
     def __call__(self) -> None:
-        self.task.apply_async(args=self.args, countdown=self.countdown, headers={"_schema_name": self.schema})
+        options = {"queue": self.queue} if self.queue else {}
+        self.task.apply_async(args=self.args, countdown=self.countdown, headers={"_schema_name": self.schema},
+                              **options)
 
 
-def _on_commit_enqueue(task, args: list, *, countdown: float = 0) -> None:
+def _on_commit_enqueue(task, args: list, *, countdown: float = 0, queue: str | None = None) -> None:
     """Enqueue ``task`` once the current transaction commits (never on rollback)."""
-    transaction.on_commit(EnqueueOnCommit(task, list(args), countdown, connection.schema_name))
+    transaction.on_commit(EnqueueOnCommit(task, list(args), countdown, connection.schema_name, queue))
 
 
 def _message_event(message: Message, channel: Channel) -> dict:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -26,9 +27,11 @@ from channels.models import (
     MessageStatus,
     TurnStatus,
 )
+from channels.services.budget import check_budget
 from channels.services.common import _on_commit_enqueue
 from channels.services.delivery import split_reply
 from channels.services.handoff import handoff
+from channels.services.scheduling import dispatch_turns, lock_store_turns
 
 logger = logging.getLogger(__name__)
 
@@ -132,17 +135,16 @@ def _claim_turn(turn_id: int) -> ConversationTurn | None:
 
 
 def _check_store_turn_cap(turn: ConversationTurn, lease_start) -> None:
-    """Fairness between stores: at most ``CHANNELS_MAX_TURNS_PER_STORE`` turns of one store
-    run at once, so one store's flood leaves workers free for the others' customers.
+    """A guard behind ``dispatch_turns``: at most ``CHANNELS_MAX_TURNS_PER_STORE`` turns of
+    one store run at once, even for a turn enqueued some other way (a retry, a sweep).
 
-    Claims of one store are serialised by a transaction-scoped advisory lock keyed by the
-    schema, so two workers cannot both take the last slot. Raises ``TurnBusy``.
+    Claims of one store are serialised by the store's scheduling lock, so two workers
+    cannot both take the last slot. Raises ``TurnBusy``.
     """
     cap = settings.CHANNELS_MAX_TURNS_PER_STORE
     if cap <= 0:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"channels.turns:{connection.schema_name}"])
+    lock_store_turns()
     running = (
         ConversationTurn.objects.filter(status=TurnStatus.RUNNING, started_at__gte=lease_start)
         .exclude(pk=turn.pk)
@@ -156,6 +158,8 @@ def run_turn(turn_id: int, *, runner: TurnRunner | None = None) -> ConversationT
     """Run the agent for one burst and record its reply as queued outbound messages.
 
     At most one turn of a conversation runs at a time (``TurnBusy`` otherwise: try later).
+    Past the store's monthly token budget the agent answers with the offline responder
+    (``TurnRequest.offline_only``). Ending, it dispatches the store's next waiting turn.
     Idempotent: a finished turn is not run again, and a retried turn records its reply
     under the same idempotency keys, so the customer gets one reply. A conversation that
     went to a human meanwhile ends the turn silent.
@@ -167,13 +171,18 @@ def run_turn(turn_id: int, *, runner: TurnRunner | None = None) -> ConversationT
     if conversation.status != ConversationStatus.BOT:
         return _finish_turn(turn.pk, status=TurnStatus.SILENT)
     request = build_turn_request(turn)
+    if check_budget().exceeded:
+        request = replace(request, offline_only=True)
     runner = runner or default_turn_runner()
     result = runner(request)
-    return record_turn_result(turn.pk, result)
+    done = record_turn_result(turn.pk, result)
+    dispatch_turns()  # this turn's slot is free: the store's next waiting turn goes
+    return done
 
 
 def _finish_turn(turn_id: int, *, status: str, error: str = "") -> ConversationTurn:
     ConversationTurn.objects.filter(pk=turn_id).update(status=status, error=error, finished_at=timezone.now())
+    dispatch_turns()
     return ConversationTurn.objects.get(pk=turn_id)
 
 

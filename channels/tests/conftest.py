@@ -55,6 +55,32 @@ def whatsapp_channel(store, provider, meta_settings):
 
 
 @pytest.fixture
+def fake_llm():
+    from agents.tests.fake_llm import FakeLLMServer
+
+    server = FakeLLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_agent(store, fake_llm, settings):
+    """The store's default agent: a Sales agent on an OpenAI-compatible fake LLM."""
+    from agents import services as agents_services
+    from agents import vault
+
+    settings.AGENTS_LLM_BACKOFF = 0.01
+    settings.AGENTS_LLM_MAX_RETRIES = 1
+    agent = agents_services.create_agent_from_template(
+        "sales", name="Vendas", provider="openai", model="gpt-4o-mini", make_default=True
+    )
+    agent.base_url = fake_llm.url + "/v1"
+    agent.save()
+    vault.set_credential("llm", "openai", "sk-test-1234567890")
+    return agent
+
+
+@pytest.fixture
 def chatwoot_channel(store, provider):
     from channels import services
 

@@ -12,3 +12,12 @@ SECONDS = 4.0
 def run_turn(request: TurnRequest) -> TurnResult:
     time.sleep(SECONDS)
     return TurnResult(reply=f"Resposta para: {request.messages[-1].text}", provider="slow-test-agent")
+
+
+BRIEF_SECONDS = 0.1
+
+
+def run_brief_turn(request: TurnRequest) -> TurnResult:
+    """An agent that thinks a tenth of a second (the fairness test's stand-in for an LLM)."""
+    time.sleep(BRIEF_SECONDS)
+    return TurnResult(reply=f"Resposta para: {request.messages[-1].text}", provider="brief-test-agent")

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import copy
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
-from agents import services as agents_services
-from agents import vault
-from agents.tests.fake_llm import FakeLLMServer, completion, tool_call
+from agents.tests.fake_llm import completion, tool_call
 from channels import services
 from channels.inbound import InboundMessage
 from channels.models import (
@@ -29,6 +24,7 @@ from channels.models import (
 )
 from channels.tests.conftest import APP_SECRET, bursts, post_meta
 from channels.tests.fake_providers import FakeProviderServer, fixture
+from channels.tests.workers import start_worker, stop_workers, wait_for
 
 
 def _whatsapp_text(wamid: str, text: str, phone_number_id: str | None = None) -> dict:
@@ -38,26 +34,6 @@ def _whatsapp_text(wamid: str, text: str, phone_number_id: str | None = None) ->
     if phone_number_id:
         value["metadata"]["phone_number_id"] = phone_number_id
     return payload
-
-
-@pytest.fixture
-def fake_llm():
-    server = FakeLLMServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def llm_agent(store, fake_llm, settings):
-    settings.AGENTS_LLM_BACKOFF = 0.01
-    settings.AGENTS_LLM_MAX_RETRIES = 1
-    agent = agents_services.create_agent_from_template(
-        "sales", name="Vendas", provider="openai", model="gpt-4o-mini", make_default=True
-    )
-    agent.base_url = fake_llm.url + "/v1"
-    agent.save()
-    vault.set_credential("llm", "openai", "sk-test-1234567890")
-    return agent
 
 
 def test_a_signed_burst_gets_one_reply_from_the_agent_on_the_graph_api(
@@ -161,13 +137,7 @@ def committed_whatsapp(django_db_blocker, celery_worker, settings):
             provider.close()
 
 
-def _wait_for(condition, seconds: float = 90.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+_wait_for = wait_for
 
 
 def test_on_a_worker_a_burst_of_three_is_one_turn_and_one_reply(client, committed_whatsapp):
@@ -197,19 +167,7 @@ QUEUE = "channels_sigkill_test"
 
 
 def _start_worker(name: str) -> subprocess.Popen:
-    db = settings.DATABASES["default"]
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="channels.tests.sigkill_settings",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-    )
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
-         "--queues", f"{QUEUE},webhooks", "--hostname", f"{name}@%h", "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        env=env,
-    )
+    return start_worker(name, "channels.tests.sigkill_settings", f"{QUEUE},webhooks")
 
 
 @pytest.fixture
@@ -267,7 +225,4 @@ def test_a_worker_killed_mid_turn_still_gives_exactly_one_reply(committed_turn):
         assert (turn.status, turn.attempts) == (TurnStatus.DONE, 2)
         assert Message.objects.filter(conversation_id=turn.conversation_id, direction=Direction.OUT).count() == 1
     finally:
-        for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                worker.terminate()
-                worker.wait(timeout=30)
+        stop_workers(first, second)
