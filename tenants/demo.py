@@ -34,6 +34,11 @@ def populate(tenant: Tenant) -> None:
 
     channels_demo.populate()
 
+    # The audit log: the owner's changes and the agent handing a web-chat customer over.
+    from audit import demo as audit_demo
+
+    audit_demo.populate(tenant)
+
     # The dashboard's rollups (last: they read the messages and usage above).
     from analytics import demo as analytics_demo
 
