@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from django_tenants.utils import tenant_context
 
 from agents import services as agents_services
+from agents import vault
+from agents.tests.fake_llm import FakeLLMServer, completion, tool_call
+from agents.turns import ConversationMessage, TurnRequest
 from audit.models import Action, ActorKind, AuditEntry
 from catalog.tests.factories import category, product
 from channels import services as channels
@@ -12,6 +16,7 @@ from channels.inbound import InboundMessage
 from conftest import OWNER_PASSWORD, STORE_A
 from leads import services as leads
 from orders import services as orders
+from orders.models import Order
 from tenants.tests.api_helpers import api_as, error
 
 HOST = "store-a.localhost"
@@ -133,18 +138,41 @@ def _agent_turn(text: str, wamid: str):
     return channels.close_burst(message.conversation_id, message.pk)
 
 
-def test_an_order_created_by_the_agent_is_logged_as_the_agents(store):
-    agent = agents_services.create_agent_from_template("sales", name="Vendas", make_default=True)
+@pytest.fixture
+def fake_llm():
+    server = FakeLLMServer().start()
+    yield server
+    server.stop()
+
+
+def test_an_order_created_by_the_agent_is_logged_as_the_agents(store, fake_llm, settings):
+    settings.AGENTS_ORDER_PAYMENT_GATEWAY = "manual"
+    settings.AGENTS_LLM_BACKOFF = 0.01
+    agent = agents_services.create_agent_from_template(
+        "sales", name="Vendas", provider="openai", model="gpt-4o-mini", make_default=True
+    )
+    agent.base_url = fake_llm.url + "/v1"
+    agent.save()
+    vault.set_credential("llm", "openai", "sk-test-1234567890")
     shoe = product("SP-38", "Sapatilha 38", price="199.90", stock=3)
-    lead = leads.ensure_lead("email", "bia@example.com", name="Bia")
+    lead = leads.ensure_lead("whatsapp", "5511988887777", name="Bia")
+    fake_llm.script = [
+        completion(tool_calls=[tool_call("c1", "create_order", {"items": [{"product_id": shoe.pk, "quantity": 1}]})]),
+        completion("Pedido criado!"),
+    ]
 
-    order = orders.create_order(lead.pk, [(shoe.pk, 1)], "whatsapp", by=f"agent:{agent.pk}")
+    agents_services.run_turn(TurnRequest(
+        conversation_id=1, channel="whatsapp", messages=(ConversationMessage("customer", "Quero a sapatilha 38"),),
+        lead_id=lead.pk, turn_key="conv-1:burst-1",
+    ))
 
+    order = Order.objects.get()
     (entry,) = AuditEntry.objects.filter(action=Action.ORDER_CREATED)
     assert (entry.actor_kind, entry.actor_id, entry.actor_label) == (ActorKind.AGENT, str(agent.pk), "Vendas")
     assert (entry.object_type, entry.object_id) == ("orders.Order", str(order.pk))
     assert entry.changes["total"] == {"after": "199.90"}
     assert entry.changes["status"] == {"after": "draft"}
+    assert entry.changes["lead_id"] == {"after": lead.pk}
 
 
 def test_an_order_created_outside_the_agent_is_no_agent_side_effect(store):
