@@ -52,6 +52,7 @@ from agents.providers.base import ChatMessage, ChatRequest, ChatResponse, Provid
 from agents.providers.offline import (
     OfflineResponder,
     StoreFacts,
+    cite,
     latest_question,
     phrase,
     words,
@@ -416,17 +417,20 @@ def _turn_body(
             yield TurnEvent("progress", {"round": rounds + 1, "provider": turn.chain[turn.link][0]})
         response = yield from _chat(turn, messages, () if final_round else specs, stream=stream)
         messages.append(ChatMessage("assistant", response.content, response.tool_calls))
-        turn.sources.extend(response.sources)
+        fresh = [s for s in response.sources if s not in turn.sources]
+        turn.sources.extend(fresh)
         if stream:
-            for source in response.sources:
+            for source in fresh:
                 yield TurnEvent("source", {"source": source})
         if response.tool_calls and not final_round:
             rounds += 1
             for call in response.tool_calls:
-                message, ok = _run_tool(turn, call)
+                message, ok, found = _run_tool(turn, call)
                 messages.append(message)
                 if stream:
                     yield TurnEvent("tool_call", {"name": call.name, "arguments": call.arguments, "ok": ok})
+                    for source in found:
+                        yield TurnEvent("source", {"source": source})
             if turn.ctx.handoff_reason:
                 yield done(response.content or phrase(facts.language, "handoff_asked"), rounds)
                 return
@@ -515,15 +519,23 @@ def _chat(
         return response
 
 
-def _run_tool(turn: _Turn, call) -> tuple[ChatMessage, bool]:
+def _run_tool(turn: _Turn, call) -> tuple[ChatMessage, bool, list[str]]:
+    """Run one tool call and record its step; returns the message for the model, whether
+    it worked, and the sources it brought that the turn had not cited yet."""
     started = time.monotonic()
+    cited = len(turn.ctx.sources)
     outcome = tools.execute(turn.ctx, call.name, call.arguments, call.id)
     turn.step(
         StepKind.TOOL, call.name, input={"id": call.id, "arguments": call.arguments},
         output=outcome.result, error="" if outcome.ok else str(outcome.result.get("error", "")),
         duration_ms=_ms(started),
     )
-    return ChatMessage("tool", outcome.as_message(), tool_call_id=call.id, name=call.name), outcome.ok
+    found = list(turn.ctx.sources[cited:])
+    if outcome.ok and call.name == "search_knowledge":
+        found += [cite(p["source"]) for p in outcome.result.get("passages", []) if p.get("source")]
+    new = [s for s in dict.fromkeys(found) if s not in turn.sources]
+    turn.sources.extend(new)
+    return ChatMessage("tool", outcome.as_message(), tool_call_id=call.id, name=call.name), outcome.ok, new
 
 
 def _finish(turn: _Turn, reply: str, started: float, rounds: int = 0) -> TurnResult:
@@ -558,6 +570,11 @@ def _finish(turn: _Turn, reply: str, started: float, rounds: int = 0) -> TurnRes
         agent_id=turn.agent.pk,
         provider=provider,
         model=model,
+        sources=tuple(turn.sources),
+        run_id=run.pk,
+        prompt_tokens=turn.prompt_tokens,
+        completion_tokens=turn.completion_tokens,
+        cost=turn.cost,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 
@@ -48,3 +49,9 @@ class TurnResult:
     agent_id: int | None = None
     provider: str = ""
     model: str = ""
+    # Where the answer comes from: knowledge passages ("Title > Heading") and web URLs.
+    sources: tuple[str, ...] = ()
+    run_id: int | None = None  # the AgentRun with the turn's steps (rate it by this id)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal = Decimal(0)
