@@ -60,6 +60,21 @@ def streamed(text_parts: list[str] = (), tool_calls: list[dict] | None = None, *
     return 200, {"__sse__": chunks}
 
 
+def ollama_streamed(text_parts: list[str] = (), tool_calls: list[dict] | None = None, *, model: str = "llama3.1",
+                    prompt_eval_count: int = 80, eval_count: int = 12) -> Reply:
+    """Ollama's /api/chat stream: one JSON object per line, the last one ``done`` with counts."""
+    def chunk(message: dict, done: bool = False) -> dict:
+        return {"model": model, "created_at": "2026-11-25T12:00:00Z", "message": {"role": "assistant", **message},
+                "done": done}
+
+    lines = [chunk({"content": part}) for part in text_parts]
+    if tool_calls:
+        lines.append(chunk({"content": "", "tool_calls": tool_calls}))
+    final = chunk({"content": ""}, done=True) | {"done_reason": "stop", "prompt_eval_count": prompt_eval_count,
+                                                   "eval_count": eval_count}
+    return 200, {"__ndjson__": [*lines, final]}
+
+
 def error(status: int) -> Reply:
     return status, {"error": {"message": f"fake {status}", "type": "server_error", "code": None}}
 
@@ -89,6 +104,14 @@ class FakeLLMServer:
                 owner.headers.append({k.lower(): v for k, v in self.headers.items()})
                 step = owner.script.pop(0) if owner.script else error(500)
                 status, payload = step(body) if callable(step) else step
+                if "__ndjson__" in payload:
+                    data = "".join(json.dumps(c) + "\n" for c in payload["__ndjson__"]).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-ndjson")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if "__sse__" in payload:
                     events = "".join(f"data: {json.dumps(c)}\n\n" for c in payload["__sse__"])
                     data = (events + "data: [DONE]\n\n").encode()
