@@ -1,8 +1,10 @@
 from django.urls import path
 
-from channels.api import views
+from channels.api import chat, views
 
 urlpatterns = [
+    path("agents/<int:agent_id>/chat", chat.ChatView.as_view(), name="agent-chat"),
+    path("agents/<int:agent_id>/chat/stream", chat.ChatStreamView.as_view(), name="agent-chat-stream"),
     path("messages/send", views.SendMessageView.as_view(), name="messages-send"),
     path("events/stream", views.EventStreamView.as_view(), name="events-stream"),
     path("channels/<int:channel_id>/status", views.ChannelStatusView.as_view(), name="channel-status"),
