@@ -15,13 +15,31 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from agents import services, vault
+from agents import selectors, services, vault
 from agents.agent_templates import TEMPLATES
 from agents.errors import AgentError
-from agents.models import Agent, AgentRun, AgentStep, Credential, ModelPrice, TokenUsage
+from agents.models import (
+    Agent,
+    AgentRun,
+    AgentStep,
+    CollectedForm,
+    ConversationOutcome,
+    Credential,
+    HttpTool,
+    ModelPrice,
+    Rating,
+    ReplyRating,
+    TokenUsage,
+)
 from agents.tools import TOOLS
 from agents.turns import ConversationMessage, TurnRequest
 from config.admin_base import ModelAdmin, TabularInline
+
+
+def _tool_choices() -> list[tuple[str, str]]:
+    builtin = [(name, f"{name} — {tool.description}") for name, tool in TOOLS.items()]
+    own = [(t.name, f"{t.name} — {t.description} ({t.get_kind_display()})") for t in HttpTool.objects.filter(is_active=True)]
+    return builtin + own
 
 
 class CommaListField(forms.CharField):
@@ -40,11 +58,7 @@ class CommaListField(forms.CharField):
 
 
 class AgentForm(forms.ModelForm):
-    enabled_tools = forms.MultipleChoiceField(
-        choices=[(name, f"{name} — {tool.description}") for name, tool in TOOLS.items()],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
+    enabled_tools = forms.MultipleChoiceField(choices=_tool_choices, widget=forms.CheckboxSelectMultiple, required=False)
     handoff_keywords = CommaListField(required=False, help_text="Comma-separated, e.g. humano, atendente, human.")
     fallbacks = CommaListField(
         required=False, help_text='Comma-separated "provider:model", tried in order; the offline responder is last.'
@@ -59,7 +73,7 @@ class AgentForm(forms.ModelForm):
 class AgentAdmin(ModelAdmin):
     form = AgentForm
     change_list_template = "agents/admin/agent_change_list.html"
-    list_display = ("name", "role", "provider", "model", "is_active", "is_default", "playground_link")
+    list_display = ("name", "role", "provider", "model", "is_active", "is_default", "ratings", "playground_link")
     list_filter = ("role", "provider", "is_active")
     search_fields = ("name",)
     filter_horizontal = ("knowledge_collections",)
@@ -70,6 +84,17 @@ class AgentAdmin(ModelAdmin):
         ("Behaviour", {"fields": ("max_tool_iterations", "memory_window", "enabled_tools", "knowledge_collections")}),
         ("Handoff", {"fields": ("handoff_keywords", "handoff_on_failure")}),
     )
+
+    def get_queryset(self, request):
+        return selectors.agents_with_ratings()
+
+    @admin.display(description="Ratings (good / bad)")
+    def ratings(self, obj: Agent) -> str:
+        good, bad = getattr(obj, "good_ratings", 0), getattr(obj, "bad_ratings", 0)
+        if not good and not bad:
+            return "—"
+        url = reverse("admin:agents_replyrating_changelist") + f"?agent__id__exact={obj.pk}"
+        return format_html('<a href="{}">👍 {} / 👎 {}</a>', url, good, bad)
 
     @admin.display(description="Playground")
     def playground_link(self, obj: Agent) -> str:
@@ -255,14 +280,57 @@ class AgentStepInline(TabularInline):
         return False
 
 
+class ReplyRatingInline(TabularInline):
+    model = ReplyRating
+    extra = 0
+    can_delete = False
+    fields = ("rating", "comment", "rated_by", "updated_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(AgentRun)
 class AgentRunAdmin(ModelAdmin):
+    change_form_template = "agents/admin/agentrun_change_form.html"
     list_display = ("started_at", "agent", "channel", "status", "provider", "iterations", "cost", "duration_ms", "short_question")
     list_filter = ("status", "provider", "channel", "dry_run", "agent")
     search_fields = ("question", "reply", "turn_key")
     date_hierarchy = "started_at"
-    inlines = [AgentStepInline]
+    inlines = [AgentStepInline, ReplyRatingInline]
     readonly_fields = [f.name for f in AgentRun._meta.fields]
+    actions = ("rate_good", "rate_bad")
+
+    def get_urls(self):
+        own = [path("<int:run_id>/rate/", self.admin_site.admin_view(self.rate_view), name="agents_agentrun_rate")]
+        return own + super().get_urls()
+
+    def rate_view(self, request: HttpRequest, run_id: int) -> HttpResponse:
+        """Staff rate the run's reply good or bad, with a comment (their earlier rating is replaced)."""
+        target = reverse("admin:agents_agentrun_change", args=[run_id])
+        if request.method == "POST" and self.has_view_permission(request):
+            try:
+                services.rate_reply(run_id, request.POST.get("rating", ""), comment=request.POST.get("comment", "").strip(),
+                                    by=f"staff:{request.user.get_username()}")
+            except AgentError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, "Thanks: the rating is saved and counted for the agent.")
+        return HttpResponseRedirect(target)
+
+    def _rate(self, request, queryset, rating: str) -> None:
+        for run in queryset:
+            services.rate_reply(run.pk, rating, by=f"staff:{request.user.get_username()}")
+        self.message_user(request, f"{queryset.count()} reply(ies) rated {rating}.")
+
+    @admin.action(description="Rate the replies good")
+    def rate_good(self, request, queryset):
+        self._rate(request, queryset, Rating.GOOD)
+
+    @admin.action(description="Rate the replies bad")
+    def rate_bad(self, request, queryset):
+        self._rate(request, queryset, Rating.BAD)
 
     @admin.display(description="Question")
     def short_question(self, obj: AgentRun) -> str:
@@ -274,3 +342,67 @@ class AgentRunAdmin(ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+
+
+@admin.register(ReplyRating)
+class ReplyRatingAdmin(ModelAdmin):
+    list_display = ("updated_at", "agent", "rating", "short_comment", "rated_by", "run_link")
+    list_filter = ("rating", "agent")
+    search_fields = ("comment", "rated_by")
+    date_hierarchy = "updated_at"
+    readonly_fields = ("run", "agent", "rating", "comment", "rated_by", "created_at", "updated_at")
+
+    @admin.display(description="Comment")
+    def short_comment(self, obj: ReplyRating) -> str:
+        return (obj.comment or "")[:100]
+
+    @admin.display(description="Run")
+    def run_link(self, obj: ReplyRating) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:agents_agentrun_change", args=[obj.run_id]), obj.run_id)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+class HttpToolForm(forms.ModelForm):
+    class Meta:
+        model = HttpTool
+        fields = "__all__"
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+@admin.register(HttpTool)
+class HttpToolAdmin(ModelAdmin):
+    form = HttpToolForm
+    list_display = ("name", "kind", "method", "url", "writes", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "url")
+    fieldsets = (
+        (None, {"fields": ("name", "description", "kind", "is_active", "writes")}),
+        ("Request", {"fields": ("method", "url", "headers", "secret_headers", "timeout_seconds",
+                                "allowed_private_hosts")}),
+        ("Arguments", {"fields": ("parameters",)}),
+    )
+
+
+@admin.register(ConversationOutcome)
+class ConversationOutcomeAdmin(ModelAdmin):
+    list_display = ("updated_at", "conversation_id", "outcome", "confidence", "agent", "channel", "note")
+    list_filter = ("outcome", "agent", "channel")
+    date_hierarchy = "updated_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CollectedForm)
+class CollectedFormAdmin(ModelAdmin):
+    list_display = ("updated_at", "lead", "form", "complete")
+    list_filter = ("form", "complete")
+    readonly_fields = ("lead", "form", "data", "complete", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -100,3 +100,52 @@ def test_staff_replace_a_secret_without_seeing_the_old_one(staff):
     assert replaced.status_code == 302
     assert vault.get_credential("llm", "openai") == "sk-new-secret-0002"
     assert Credential.objects.count() == 1
+
+
+def test_staff_rate_a_reply_and_see_the_ratings_per_agent(staff, products):
+    from agents.models import ReplyRating
+
+    agent = services.create_agent_from_template("sales", make_default=True)
+    playground = staff.post(f"/admin/agents/agent/{agent.pk}/playground/",
+                            {"message": "Quanto custa o collant manga longa?", "history": "[]", "dry_run": "on"},
+                            HTTP_HOST=HOST)
+    run = AgentRun.objects.get()
+
+    rated = staff.post(f"/admin/agents/agentrun/{run.pk}/rate/", {"rating": "bad", "comment": "Faltou o tamanho."},
+                       HTTP_HOST=HOST)
+    run_page = staff.get(f"/admin/agents/agentrun/{run.pk}/change/", HTTP_HOST=HOST)
+    agents_page = staff.get("/admin/agents/agent/", HTTP_HOST=HOST)
+    ratings_page = staff.get(f"/admin/agents/replyrating/?agent__id__exact={agent.pk}", HTTP_HOST=HOST)
+
+    assert 'id="rate-reply"' in playground.content.decode()
+    assert rated.status_code == 302 and rated["Location"] == f"/admin/agents/agentrun/{run.pk}/change/"
+    rating = ReplyRating.objects.get()
+    assert (rating.rating, rating.comment, rating.agent_id, rating.rated_by) == (
+        "bad", "Faltou o tamanho.", agent.pk, "staff:" + STORE_A["owner_email"],
+    )
+    assert "Faltou o tamanho." in run_page.content.decode()
+    assert "👍 0 / 👎 1" in agents_page.content.decode()
+    assert "Faltou o tamanho." in ratings_page.content.decode()
+
+
+def test_staff_define_a_store_http_tool_and_enable_it_on_an_agent(staff):
+    from agents.models import HttpTool
+
+    created = staff.post("/admin/agents/httptool/add/", {
+        "name": "shipping_quote", "description": "Frete pela transportadora.", "kind": "http", "is_active": "on",
+        "method": "POST", "url": "https://frete.example/quote", "headers": "{}", "secret_headers": "{}",
+        "timeout_seconds": "5", "allowed_private_hosts": "[]",
+        "parameters": '{"type": "object", "properties": {"cep": {"type": "string"}}}',
+    }, HTTP_HOST=HOST)
+    bad_schema = staff.post("/admin/agents/httptool/add/", {
+        "name": "broken", "description": "x", "kind": "http", "method": "GET", "url": "https://x.example/",
+        "headers": "{}", "secret_headers": "{}", "timeout_seconds": "5", "allowed_private_hosts": "[]",
+        "parameters": '{"type": "array"}',
+    }, HTTP_HOST=HOST)
+    agent = services.create_agent_from_template("sales")
+    form = staff.get(f"/admin/agents/agent/{agent.pk}/change/", HTTP_HOST=HOST)
+
+    assert created.status_code == 302
+    assert HttpTool.objects.get().name == "shipping_quote"
+    assert bad_schema.status_code == 200 and "An object schema" in bad_schema.content.decode()
+    assert 'value="shipping_quote"' in form.content.decode()
