@@ -81,7 +81,8 @@ class AgentAdmin(ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "role", "is_active", "is_default", "system_prompt")}),
         ("Model", {"fields": ("provider", "model", "base_url", "credential_name", "fallbacks", "temperature", "max_tokens")}),
-        ("Behaviour", {"fields": ("max_tool_iterations", "memory_window", "enabled_tools", "knowledge_collections")}),
+        ("Behaviour", {"fields": ("max_tool_iterations", "memory_window", "enabled_tools", "knowledge_policy",
+                                 "knowledge_collections")}),
         ("Handoff", {"fields": ("handoff_keywords", "handoff_on_failure")}),
     )
 

@@ -23,6 +23,11 @@ class ProviderKind(models.TextChoices):
     OLLAMA = "ollama", "Ollama API"
 
 
+class KnowledgePolicy(models.TextChoices):
+    ON_DEMAND = "on_demand", "On demand: the model calls search_knowledge when it needs to"
+    UP_FRONT = "up_front", "Up front: passages for the customer's question go into the prompt"
+
+
 def _default_handoff_keywords() -> list[str]:
     return ["humano", "atendente", "persona", "human"]
 
@@ -69,6 +74,10 @@ class Agent(models.Model):
         blank=True,
         related_name="agents",
         help_text="Collections its knowledge search may read; none selected: all of them.",
+    )
+    knowledge_policy = models.CharField(
+        max_length=12, choices=KnowledgePolicy.choices, default=KnowledgePolicy.ON_DEMAND,
+        help_text="Up front saves a model round trip on knowledge questions; a greeting retrieves nothing.",
     )
     handoff_keywords = models.JSONField(
         default=_default_handoff_keywords,

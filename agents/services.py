@@ -39,6 +39,7 @@ from agents.models import (
     Agent,
     AgentRun,
     AgentStep,
+    KnowledgePolicy,
     ModelPrice,
     ProviderKind,
     Rating,
@@ -53,6 +54,7 @@ from agents.providers.offline import (
     OfflineResponder,
     StoreFacts,
     cite,
+    content_words,
     latest_question,
     phrase,
     words,
@@ -116,7 +118,8 @@ def create_agent_from_template(
 
 AGENT_FIELDS = (
     "name", "role", "system_prompt", "provider", "model", "base_url", "credential_name", "fallbacks",
-    "temperature", "max_tokens", "max_tool_iterations", "memory_window", "enabled_tools", "handoff_keywords",
+    "temperature", "max_tokens", "max_tool_iterations", "memory_window", "enabled_tools", "knowledge_policy",
+    "handoff_keywords",
     "handoff_on_failure", "is_active",
 )
 
@@ -409,6 +412,11 @@ def _turn_body(
         return
 
     messages = _prompt(agent, request, facts)
+    if agent.knowledge_policy == KnowledgePolicy.UP_FRONT and not request.offline_only:
+        found = _retrieve_up_front(turn, question, messages)
+        if stream:
+            for source in found:
+                yield TurnEvent("source", {"source": source})
     specs = tools.specs(agent.enabled_tools or [], turn.ctx.store_tools)
     rounds = 0
     while True:
@@ -601,6 +609,34 @@ def _prompt(agent: Agent, request: TurnRequest, facts: StoreFacts) -> list[ChatM
     window = request.messages[-agent.memory_window :] if agent.memory_window else request.messages
     messages.extend(_to_chat(m) for m in window)
     return messages
+
+
+UP_FRONT_PASSAGES = 3
+
+
+def _retrieve_up_front(turn: _Turn, question: str, messages: list[ChatMessage]) -> list[str]:
+    """Knowledge passages for the question as a system message before the conversation
+    (the agent's policy ``up_front``); a question without content words (a greeting, "ok")
+    retrieves nothing, so it costs no query embedding. Returns the new sources."""
+    if not content_words(question):
+        return []
+    started = time.monotonic()
+    outcome = tools.execute_builtin(turn.ctx, "search_knowledge", {"query": question[:500], "top_k": UP_FRONT_PASSAGES})
+    passages = outcome.result.get("passages", []) if outcome.ok else []
+    turn.step(StepKind.TOOL, "search_knowledge (up front)", input={"query": question[:500]},
+              output=outcome.result, error="" if outcome.ok else str(outcome.result.get("error", "")),
+              duration_ms=_ms(started))
+    if not passages:
+        return []
+    text = "\n\n".join(f"[{cite(p['source'])}]\n{p['text']}" for p in passages)
+    index = 2 if len(messages) > 1 and messages[1].role == "system" else 1
+    messages.insert(index, ChatMessage(
+        "system", "Passages of the store's knowledge base for the customer's question (quote what applies "
+        "and cite its source in brackets; ignore them if they do not answer it):\n\n" + text,
+    ))
+    new = [s for s in dict.fromkeys(cite(p["source"]) for p in passages) if s not in turn.sources]
+    turn.sources.extend(new)
+    return new
 
 
 def _lead_summary(lead_id: int | None) -> str:

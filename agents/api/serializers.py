@@ -18,7 +18,8 @@ class AgentSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "role", "system_prompt", "provider", "model", "base_url", "credential_name",
             "fallbacks", "temperature", "max_tokens", "max_tool_iterations", "memory_window", "enabled_tools",
-            "knowledge_collections", "handoff_keywords", "handoff_on_failure", "is_active", "is_default",
+            "knowledge_policy", "knowledge_collections", "handoff_keywords", "handoff_on_failure", "is_active",
+            "is_default",
             "good_ratings", "bad_ratings", "has_credentials", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]

@@ -248,3 +248,24 @@ def test_a_dry_run_creates_no_order(llm_agent, fake_llm, products, lead):
     assert Order.objects.count() == 0
     assert json.loads(fake_llm.tool_messages(1)[0]["content"])["dry_run"] is True
     assert AgentRun.objects.get().dry_run is True
+
+
+def test_an_up_front_agent_puts_the_passages_in_the_prompt_and_a_greeting_retrieves_nothing(
+    llm_agent, fake_llm, policies
+):
+    llm_agent.knowledge_policy = "up_front"
+    llm_agent.save()
+    fake_llm.script = [completion("Você pode trocar em até 30 dias [Política de trocas]."), completion("Oi! Tudo bem?")]
+
+    answered = services.run_turn(turn("Qual o prazo para trocar o tamanho?", turn_key="k1"))
+    greeted = services.run_turn(turn("oi", turn_key="k2"))
+
+    system = [m["content"] for m in fake_llm.requests[0]["messages"] if m["role"] == "system"]
+    assert system[1].startswith("Passages of the store's knowledge base for the customer's question")
+    assert "[Política de trocas]\nTrocas e devoluções: você pode trocar o tamanho grátis em até 30 dias" in system[1]
+    assert answered.sources[0] == "Política de trocas"
+    assert len(fake_llm.requests) == 2  # no search_knowledge round trip
+    assert [m["role"] for m in fake_llm.requests[1]["messages"]] == ["system", "user"]
+    assert greeted.sources == ()
+    steps = AgentStep.objects.filter(kind="tool").values_list("run__turn_key", "name")
+    assert list(steps) == [("k1", "search_knowledge (up front)")]

@@ -63,6 +63,17 @@ def _tool(ctx: ToolContext, name: str) -> Tool | None:
     return TOOLS.get(name) or ctx.store_tools.get(name)
 
 
+def execute_builtin(ctx: ToolContext, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+    """Run a built-in tool for the loop itself (not a model's call): the agent need not
+    have it enabled. Domain errors come back as ``ok=False`` like ``execute``."""
+    try:
+        return ToolOutcome(True, TOOLS[name].run(ctx, arguments, f"loop-{name}"))
+    except ToolFailed as exc:
+        return ToolOutcome(False, {"error": str(exc)})
+    except DOMAIN_ERRORS as exc:
+        return ToolOutcome(False, {"error": exc.message, "code": exc.code})
+
+
 def execute(ctx: ToolContext, name: str, raw_arguments: str | dict, call_id: str) -> ToolOutcome:
     """Validate the model's arguments and run the tool.
 
@@ -106,6 +117,7 @@ __all__ = [
     "ToolFailed",
     "ToolOutcome",
     "execute",
+    "execute_builtin",
     "handoff",
     "known_tool_names",
     "load_store_tools",
