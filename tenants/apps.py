@@ -6,4 +6,6 @@ class TenantsConfig(AppConfig):
     verbose_name = "Stores"
 
     def ready(self) -> None:
-        from tenants import signals  # noqa: F401  (cache invalidation receivers)
+        from tenants import request_id, signals  # noqa: F401  (signals: cache invalidation receivers)
+
+        request_id.connect_celery()

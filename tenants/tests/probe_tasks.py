@@ -12,3 +12,11 @@ def whose_schema() -> dict:
         "schema": connection.schema_name,
         "staff": sorted(get_user_model().objects.values_list("username", flat=True)),
     }
+
+
+@app.task(name="tenants.tests.which_request")
+def which_request() -> str:
+    """The request id the worker logs this task's lines with."""
+    from tenants.request_id import current_request_id
+
+    return current_request_id()

@@ -41,3 +41,18 @@ def test_large_api_responses_are_gzipped_when_the_client_accepts_it(client, stor
     assert response["Content-Encoding"] == "gzip"
     assert len(json.loads(gzip.decompress(response.content))) >= 30
     assert "Content-Encoding" not in api.get("api-keys")
+
+
+def test_a_task_enqueued_while_a_request_is_served_logs_with_its_id(store, celery_worker):
+    from tenants import request_id
+    from tenants.tests.probe_tasks import which_request
+
+    token = request_id._request_id.set("req-7f3a")  # as RequestIdMiddleware does
+    try:
+        during = which_request.delay()
+    finally:
+        request_id._request_id.reset(token)
+    outside = which_request.delay()
+
+    assert during.get(timeout=60) == "req-7f3a"
+    assert outside.get(timeout=60) == ""
