@@ -14,3 +14,5 @@ CELERY_IMPORTS = ["tenants.tests.probe_tasks"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TENANT_SPARE_POOL_SIZE = 0
 TENANT_MIGRATION_EXECUTOR = "standard"
+# A test server (the browser tests' gunicorn) serves static files straight from the apps.
+WHITENOISE_USE_FINDERS = True

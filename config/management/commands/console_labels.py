@@ -24,7 +24,7 @@ UNFOLD_WORDS = [
     "Select all rows", "Toggle sorting", "Filter navigation items", "No recent searches",
     "Recent searches", "No results matching your query", "Toggle password visibility",
     "This page yielded into no results. Create a new item or reset your filters.", "Platform",
-    "Go back", "Loading more results...", "No data", "Choose file to upload", "Close",
+    "Go back", "Loading more results...", "No data", "Choose file to upload", "Close", "Welcome back to",
 ]
 
 
