@@ -46,13 +46,15 @@ DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 # --- Tenancy (django-tenants, schema per store) ---
 SHARED_APPS = [
+    # The console's look: first, so its admin templates win over django.contrib.admin's and
+    # django-tenants' (which colours the app list by schema).
+    "unfold",
     "tenants",
     "django_tenants",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "unfold",  # the console's look; before django.contrib.admin, whose templates it overrides
     "django.contrib.admin",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -195,6 +197,7 @@ UNFOLD = {
     "SITE_HEADER": "config.console.site_header",
     "SITE_SUBHEADER": "config.console.site_subheader",
     "SITE_SYMBOL": "support_agent",
+    "SITE_URL": None,  # no public site behind the console: no "return to site" link
     "ENVIRONMENT": "config.console.environment",
     "SHOW_LANGUAGES": True,
     "SHOW_HISTORY": True,
