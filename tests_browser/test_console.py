@@ -98,13 +98,13 @@ def test_a_spanish_store_console_is_in_spanish(page, console):
 
 def test_staff_of_store_a_are_refused_on_store_b(page, console):
     log_in(page, console.url(SHOP_B["slug"]), SHOP_A["owner_email"])
+    screenshot(page, "09-store-b-refuses-store-a-staff")
 
     assert "/admin/login/" in page.url
     assert page.locator("#id_password").is_visible()
     assert page.get_by_text(re.compile("introduzca|usuario", re.IGNORECASE)).first.is_visible()
     page.goto(console.url(SHOP_B["slug"]))
     assert "/admin/login/" in page.url
-    screenshot(page, "09-store-b-refuses-store-a-staff")
 
 
 def test_operators_see_the_stores_in_the_platform_admin(page, console):
