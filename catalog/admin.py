@@ -21,6 +21,7 @@ from catalog.files import attach_product_file, detach_product_file, product_file
 from catalog.importing import import_products
 from catalog.models import CatalogConnection, Category, Platform, Product, ProductFile, StoreProfile, Synonym
 from catalog.selectors import get_store_profile
+from config.admin_base import ModelAdmin, TabularInline
 from knowledge.errors import KnowledgeError
 
 
@@ -56,7 +57,7 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
-class VariantInline(admin.TabularInline):
+class VariantInline(TabularInline):
     model = Product
     fk_name = "parent"
     extra = 0
@@ -86,7 +87,7 @@ class ProductFileForm(forms.ModelForm):
         return upload
 
 
-class ProductFileInline(admin.TabularInline):
+class ProductFileInline(TabularInline):
     """Files already attached; new ones are attached with their own page (they are
     indexed into the knowledge base, which a plain inline save would skip)."""
 
@@ -106,7 +107,7 @@ class ProductFileInline(admin.TabularInline):
 
 
 @admin.register(ProductFile)
-class ProductFileAdmin(admin.ModelAdmin):
+class ProductFileAdmin(ModelAdmin):
     """Attach a file to a product: it is indexed into the knowledge base ("Product files")."""
 
     form = ProductFileForm
@@ -143,7 +144,7 @@ class ImportForm(forms.Form):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ModelAdmin):
     list_display = ["sku", "name", "price", "currency", "stock", "in_stock_flag", "is_active", "category"]
     list_display_links = ["sku", "name"]
     list_filter = ["is_active", StockFilter, KindFilter, "category"]
@@ -235,7 +236,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ModelAdmin):
     list_display = ["name", "slug", "parent"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -243,7 +244,7 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Synonym)
-class SynonymAdmin(admin.ModelAdmin):
+class SynonymAdmin(ModelAdmin):
     list_display = ["term", "equivalent_words"]
     search_fields = ["term"]
 
@@ -253,7 +254,7 @@ class SynonymAdmin(admin.ModelAdmin):
 
 
 @admin.register(StoreProfile)
-class StoreProfileAdmin(admin.ModelAdmin):
+class StoreProfileAdmin(ModelAdmin):
     """One profile per store: the list page opens it directly."""
 
     fieldsets = [
@@ -289,7 +290,7 @@ class CatalogConnectionForm(forms.ModelForm):
 
 
 @admin.register(CatalogConnection)
-class CatalogConnectionAdmin(admin.ModelAdmin):
+class CatalogConnectionAdmin(ModelAdmin):
     form = CatalogConnectionForm
     list_display = ["name", "platform", "is_enabled", "sync_every_minutes", "last_synced_at", "last_status"]
     list_filter = ["platform", "is_enabled", "last_status"]
