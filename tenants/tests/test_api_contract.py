@@ -36,10 +36,25 @@ from orders.services import create_order, start_payment
 from tenants.api.throttling import ApiKeyRateThrottle
 from tenants.api_keys import create_api_key
 
-# Paths whose GET is fuzzed (the SSE stream never ends; a channel's status calls its provider).
+# Paths whose GET is fuzzed: all but the SSE stream (it never ends) and auth/me (a session's
+# user: a key gets 401 by design, tested in test_frontend_auth). The store's only channel is an
+# API channel, so its status calls no provider.
 FUZZED_PATHS = [
     "/api/v1/dashboard",
     "/api/v1/audit-log",
+    "/api/v1/auth/csrf",
+    "/api/v1/agents",
+    "/api/v1/agents/{agent_id}",
+    "/api/v1/agents/models",
+    "/api/v1/agents/runs/{run_id}",
+    "/api/v1/agents/templates",
+    "/api/v1/agents/tools",
+    "/api/v1/agents/usage",
+    "/api/v1/agents/usage/summary",
+    "/api/v1/catalog/connections",
+    "/api/v1/channels/{channel_id}/status",
+    "/api/v1/channels/{channel_id}/templates",
+    "/api/v1/products/{product_id}/files",
     "/api/v1/products",
     "/api/v1/products/{product_id}",
     "/api/v1/categories",
@@ -103,10 +118,11 @@ def stocked_store(store):
 def _conversation_history(lead) -> None:
     """Ten days of a conversation with usage, rolled up but for the last days, so the
     dashboard reads both its rollups and live rows."""
-    from agents.models import TokenUsage
+    from agents.models import Agent, TokenUsage
     from analytics.services import refresh_rollups
     from channels.models import Channel, Conversation, Message
 
+    sales = Agent.objects.create(name="Sales", role="sales")
     web = Channel.objects.create(kind="api", name="Web")
     conversation = Conversation.objects.create(channel=web, contact_id="ana", lead=lead)
     now = timezone.now()
@@ -116,7 +132,7 @@ def _conversation_history(lead) -> None:
                                status="received", created_at=asked)
         Message.objects.create(conversation=conversation, channel=web, direction="out", text="Tem sim!",
                                status="sent", created_at=asked + timedelta(seconds=30))
-        TokenUsage.objects.create(provider="openai", model="gpt-4o-mini", prompt_tokens=300,
+        TokenUsage.objects.create(agent=sales, provider="openai", model="gpt-4o-mini", prompt_tokens=300,
                                   completion_tokens=20, cost=Decimal("0.000057"), at=asked)
     refresh_rollups()
 
@@ -129,9 +145,12 @@ def _operations(schema):
 
 def test_main_get_endpoints_match_the_schema_and_never_fail(openapi, stocked_store, monkeypatch):
     monkeypatch.setattr(ApiKeyRateThrottle, "rate", "100000/minute", raising=False)
-    key = create_api_key(stocked_store, "contract", ["app"]).key
+    # Both scopes: channel status and templates take `read` only (an `app` key gets 403 there).
+    key = create_api_key(stocked_store, "contract", ["app", "read"]).key
     # GZip middleware: the in-process WSGI transport would not inflate the body.
-    headers = {"Authorization": f"Bearer {key}", "Accept-Encoding": "identity"}
+    # The store's own host: anonymous endpoints (auth/csrf) find the store by it.
+    headers = {"Authorization": f"Bearer {key}", "Accept-Encoding": "identity",
+               "Host": stocked_store.get_primary_domain().domain}
 
     statuses: dict[str, set[int]] = {}
     for operation in _operations(openapi):
@@ -146,6 +165,7 @@ def test_main_get_endpoints_match_the_schema_and_never_fail(openapi, stocked_sto
         call()
 
     # The key was accepted everywhere: every operation answered at least once with a body.
-    assert all(codes & {200, 400, 404} and 401 not in codes for codes in statuses.values()), statuses
+    refused = {path: codes for path, codes in statuses.items() if not codes & {200, 400, 404} or 401 in codes}
+    assert refused == {}
     assert 200 in statuses["/api/v1/products"] and 200 in statuses["/api/v1/store/profile"]
     assert 200 in statuses["/api/v1/dashboard"] and 400 in statuses["/api/v1/dashboard"]
