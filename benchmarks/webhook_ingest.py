@@ -1,13 +1,15 @@
 """Requests/s and p50/p99 latency of the WhatsApp webhook, next to a bare Django view.
 
-    python benchmarks/webhook_ingest.py                    # 10 s per target, 16 connections
-    python benchmarks/webhook_ingest.py --seconds 20 --concurrency 32 --workers 8
+    python benchmarks/webhook_ingest.py                    # 2000 requests per target, 4 workers, 4 clients
+    python benchmarks/webhook_ingest.py --requests 5000 --concurrency 16 --workers 8
 
 Runs in its own throw-away database (``atendo_bench_webhooks``) on the app's PostgreSQL
 server and Redis database 14 (no Celery worker listens there), with one store and one
 WhatsApp channel. A gunicorn server (``--workers`` sync workers) serves the real
 platform URLs plus ``/bench/bare`` (a view that only reads the body, behind the same
-middleware). Load processes on loopback POST for ``--seconds`` to each target:
+middleware). After a warm-up, load processes on loopback POST ``--requests`` to each
+target, in alternating rounds (webhook, bare, webhook, ...) so a change in the machine's
+load during the run hits both alike:
 
 - webhook: ``POST /webhooks/meta/`` with Meta's inbound text payload, a new message id
   each time, signed (X-Hub-Signature-256): verify, route by phone_number_id, store the raw
@@ -38,37 +40,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.throwaway_db import drop_database, fresh_database  # noqa: E402
+
 BENCH_DB = "atendo_bench_webhooks"
 APP_SECRET = "bench-app-secret"
 PHONE_NUMBER_ID = "1122334455667"
 FIXTURE = ROOT / "channels" / "tests" / "fixtures" / "whatsapp" / "inbound_text.json"
-
-
-def _server_url(base: str) -> str:
-    return base.rpartition("/")[0]
-
-
-def _database_url() -> str:
-    import psycopg
-
-    base = os.environ.get("DATABASE_URL")
-    if not base:
-        from config import embedded
-
-        base = embedded.database_url()
-    with psycopg.connect(f"{_server_url(base)}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return f"{_server_url(base)}/{BENCH_DB}"
-
-
-def _drop_database(url: str) -> None:
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(f"{_server_url(url)}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def _free_port() -> int:
@@ -94,22 +71,22 @@ def _bodies(worker: int, count: int) -> list[tuple[bytes, str]]:
     return out
 
 
-def _load(port: int, path: str, seconds: float, threads: int, worker: int, queue) -> None:
-    """One load process: ``threads`` closed-loop clients for ``seconds``."""
+def _load(port: int, path: str, per_client: int, max_seconds: float, threads: int, worker: int, queue) -> None:
+    """One load process: ``threads`` closed-loop clients, ``per_client`` requests each
+    (or until ``max_seconds``). Reports latencies, errors and its wall-clock span."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
     # Bodies are built and signed before the clock starts.
-    prepared = [_bodies(worker * 1000 + n, 1500) for n in range(threads)]
-    deadline = time.monotonic() + seconds
+    prepared = [_bodies(worker * 1000 + n, per_client) for n in range(threads)]
+    started_at = time.monotonic()
+    deadline = started_at + max_seconds
 
     def client(n: int) -> None:
         nonlocal errors
-        bodies = prepared[n]
-        i = 0
-        while time.monotonic() < deadline and i < len(bodies):
-            body, signature = bodies[i]
-            i += 1
+        for body, signature in prepared[n]:
+            if time.monotonic() > deadline:
+                break
             started = time.perf_counter()
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -133,21 +110,32 @@ def _load(port: int, path: str, seconds: float, threads: int, worker: int, queue
         t.start()
     for t in workers:
         t.join()
-    queue.put((latencies, errors))
+    queue.put((latencies, errors, started_at, time.monotonic()))
 
 
-def _run(port: int, path: str, seconds: float, concurrency: int, processes: int) -> dict:
+def _run(port: int, path: str, requests: int, max_seconds: float, concurrency: int, processes: int) -> dict:
+    """``requests`` POSTs to ``path`` from ``concurrency`` clients in ``processes``."""
     queue = multiprocessing.Queue()
     per_process = max(1, concurrency // processes)
-    procs = [multiprocessing.Process(target=_load, args=(port, path, seconds, per_process, w, queue))
+    per_client = max(1, requests // (per_process * processes))
+    procs = [multiprocessing.Process(target=_load, args=(port, path, per_client, max_seconds, per_process, w, queue))
              for w in range(processes)]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
     for p in procs:
         p.join()
-    latencies = sorted(x for lat, _ in results for x in lat)
-    errors = sum(e for _, e in results)
+    return {
+        "latencies": [x for r in results for x in r[0]],
+        "errors": sum(r[1] for r in results),
+        "seconds": max(r[3] for r in results) - min(r[2] for r in results),
+    }
+
+
+def _summary(runs: list[dict]) -> dict:
+    latencies = sorted(x for r in runs for x in r["latencies"])
+    seconds = sum(r["seconds"] for r in runs)
+    errors = sum(r["errors"] for r in runs)
     if not latencies:
         return {"requests": 0, "errors": errors, "rps": 0.0, "p50": float("nan"), "p99": float("nan")}
     return {
@@ -161,14 +149,18 @@ def _run(port: int, path: str, seconds: float, concurrency: int, processes: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--processes", type=int, default=4, help="load generator processes")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per target (split over the rounds)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating webhook/bare rounds (a load drift hits both targets alike)")
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="cap on each round")
+    parser.add_argument("--concurrency", type=int, default=4,
+                        help="concurrent clients (default: one per worker, so latency is service time, not queueing)")
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
-    database_url = _database_url()
+    database_url = fresh_database(BENCH_DB)
     from config import embedded
 
     redis_url = (os.environ.get("REDIS_URL") or embedded.redis_url()).rsplit("/", 1)[0] + "/14"
@@ -212,7 +204,7 @@ def main() -> None:
              "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers), "--log-level", "warning"],
             env=env, cwd=ROOT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine imports slowly
         while True:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -225,19 +217,25 @@ def main() -> None:
                 raise RuntimeError("the benchmark server did not start")
             time.sleep(0.2)
         # Warm every worker (imports, connections, cached routes) before measuring.
-        _run(port, "/webhooks/meta/", 2, args.concurrency, args.processes)
-        _run(port, "/bench/bare", 1, args.concurrency, args.processes)
+        _run(port, "/webhooks/meta/", 200, 30, args.concurrency, args.processes)
+        _run(port, "/bench/bare", 200, 30, args.concurrency, args.processes)
 
         connection.set_tenant(store)
         stored_before = Message.objects.count()
         connection.set_schema_to_public()
-        webhook = _run(port, "/webhooks/meta/", args.seconds, args.concurrency, args.processes)
-        bare = _run(port, "/bench/bare", args.seconds, args.concurrency, args.processes)
+        per_round = max(1, args.requests // args.rounds)
+        webhook_runs, bare_runs = [], []
+        for _ in range(args.rounds):
+            webhook_runs.append(_run(port, "/webhooks/meta/", per_round, args.max_seconds, args.concurrency,
+                                     args.processes))
+            bare_runs.append(_run(port, "/bench/bare", per_round, args.max_seconds, args.concurrency, args.processes))
+        webhook, bare = _summary(webhook_runs), _summary(bare_runs)
         connection.set_tenant(store)
         stored = Message.objects.count() - stored_before
 
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{args.workers} gunicorn sync workers, {args.concurrency} clients in {args.processes} processes, "
-              f"{args.seconds:g} s per target, loopback")
+              f"{args.rounds} alternating rounds, loopback; {os.cpu_count()} CPUs, load average {load}")
         print(f"{'target':<10}{'requests':>10}{'errors':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
         for name, r in (("webhook", webhook), ("bare", bare)):
             print(f"{name:<10}{r['requests']:>10}{r['errors']:>8}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}")
@@ -254,7 +252,7 @@ def main() -> None:
         redis.Redis.from_url(redis_url).flushdb()
         if not args.keep:
             connection.set_schema_to_public()
-            _drop_database(database_url)
+            drop_database(BENCH_DB)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from channels.events import emit
@@ -60,15 +60,33 @@ def record_event(channel: Channel | None, provider: str, payload: dict) -> Inbou
     )
 
 
-def _ensure_conversation(channel: Channel, message: InboundMessage) -> Conversation:
-    conversation, _ = Conversation.objects.get_or_create(
-        channel=channel,
-        contact_id=message.contact_id,
-        defaults={
-            "contact_name": message.contact_name,
-            "external_id": message.external_conversation_id,
-        },
-    )
+def _insert_sql(model, instance, tail: str) -> tuple[str, list]:
+    """``INSERT`` of every concrete column of ``instance`` (Python defaults applied), with
+    ``tail`` (``ON CONFLICT ... RETURNING ...``) appended."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {tail}", values
+
+
+def _conversation_for_message(channel: Channel, message: InboundMessage, now) -> Conversation:
+    """The (channel, contact) conversation, created if new and marked active now, in one
+    statement (an upsert: no check-then-insert, no savepoint; each round trip counts on
+    the webhook's path)."""
+    new = Conversation(channel=channel, contact_id=message.contact_id, contact_name=message.contact_name,
+                       external_id=message.external_conversation_id, last_activity_at=now, created_at=now)
+    fields = list(Conversation._meta.concrete_fields)
+    returning = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql, params = _insert_sql(Conversation, new, (
+        'ON CONFLICT ("channel_id", "contact_id") DO UPDATE SET "last_activity_at" = EXCLUDED."last_activity_at", '
+        f'"ended_at" = NULL RETURNING {returning}'))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    conversation = Conversation.from_db(connection.alias, [f.attname for f in fields], row)
+    conversation.channel = channel
     changes = {}
     if message.contact_name and not conversation.contact_name:
         changes["contact_name"] = message.contact_name
@@ -84,6 +102,23 @@ def _ensure_conversation(channel: Channel, message: InboundMessage) -> Conversat
         for field, value in changes.items():
             setattr(conversation, field, value)
     return conversation
+
+
+def _store_message_once(message: Message) -> bool:
+    """Insert ``message`` unless the channel already has its provider message id (the
+    partial unique constraint decides: a redelivery is a no-op). True when inserted."""
+    sql, params = _insert_sql(Message, message, (
+        'ON CONFLICT ("channel_id", "direction", "provider_message_id") WHERE NOT ("provider_message_id" = \'\') '
+        'DO NOTHING RETURNING "id"'))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.pk = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return True
 
 
 def _lead_for(channel: Channel, message: InboundMessage):
@@ -118,35 +153,33 @@ def record_inbound(channel: Channel, message: InboundMessage, *, start_turn: boo
     A duplicate delivery returns the stored message with ``created=False`` and schedules
     nothing, so it is answered once. Fast: database writes only.
     """
-    # No savepoint of its own (the webhook's transaction is enough; each round trip counts
-    # on the fast path); the insert below has one, so a duplicate is caught cleanly.
+    # No savepoint anywhere (the webhook's transaction is enough; each round trip counts on
+    # the fast path): the conversation is an upsert and the message an insert that a
+    # duplicate provider id turns into a no-op.
     with transaction.atomic(savepoint=False):
-        conversation = _ensure_conversation(channel, message)
         now = timezone.now()
-        try:
-            with transaction.atomic():
-                stored = Message.objects.create(
-                    conversation=conversation,
-                    channel=channel,
-                    direction=Direction.IN,
-                    text=message.text,
-                    provider_message_id=message.provider_message_id,
-                    reply_to_provider_id=message.reply_to,
-                    media_type=message.media_type,
-                    media_ref=message.media_ref,
-                    media_mime=message.media_mime,
-                    caption=message.caption,
-                    status=MessageStatus.RECEIVED,
-                    provider_timestamp=message.timestamp,
-                    created_at=now,
-                )
-        except IntegrityError:
+        conversation = _conversation_for_message(channel, message, now)
+        stored = Message(
+            conversation=conversation,
+            channel=channel,
+            direction=Direction.IN,
+            text=message.text,
+            provider_message_id=message.provider_message_id,
+            reply_to_provider_id=message.reply_to,
+            media_type=message.media_type,
+            media_ref=message.media_ref,
+            media_mime=message.media_mime,
+            caption=message.caption,
+            status=MessageStatus.RECEIVED,
+            provider_timestamp=message.timestamp,
+            created_at=now,
+        )
+        if not _store_message_once(stored):
             # A redelivery (providers retry; the unique constraint decides, no check-then-act).
             existing = Message.objects.get(
                 channel=channel, direction=Direction.IN, provider_message_id=message.provider_message_id
             )
             return Recorded(existing, created=False)
-        Conversation.objects.filter(pk=conversation.pk).update(last_activity_at=now, ended_at=None)
         if start_turn and conversation.status == ConversationStatus.BOT:
             schedule_burst_close(channel, conversation.pk, stored.pk)
         emit(StoreEventKind.MESSAGE_RECEIVED, _message_event(stored, channel))
