@@ -1,6 +1,7 @@
 """Model signals -> audit entries.
 
-- A model of the registry saved, updated in bulk (``QuerySet.update``) or deleted while
+- A model of the registry saved, updated in bulk (``QuerySet.update``), its many-to-many
+  relations edited, or deleted while
   staff or an API key is acting: one entry per object with the fields that changed (the
   row is read once before the change to know "before").
 - The agent's side effects, whoever runs the turn: an order whose first status change is
@@ -25,7 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from audit import registry
 from audit.context import SYSTEM, Actor, _actor, current_actor
@@ -157,6 +158,33 @@ def _after_delete(sender, instance, **kwargs) -> None:
     _write(actor, Action.DELETE, instance, label, _masked(changes))
 
 
+def _m2m_field(instance: models.Model, through: type[models.Model]) -> models.Field | None:
+    return next((f for f in instance._meta.many_to_many if f.remote_field.through is through), None)
+
+
+def _related_ids(instance: models.Model, field: models.Field) -> list:
+    return sorted(getattr(instance, field.name).values_list("pk", flat=True))
+
+
+def _m2m_changed(sender, instance, action: str, reverse: bool, **kwargs) -> None:
+    """Many-to-many edits (an agent's collections, a user's groups): the ids before and after."""
+    if reverse or action not in ("pre_add", "pre_remove", "pre_clear", "post_add", "post_remove", "post_clear"):
+        return
+    label = registry.label_of(type(instance))
+    actor = _acting() if label else None
+    field = _m2m_field(instance, sender) if actor else None
+    if field is None:
+        return
+    key = f"_audit_m2m_{field.name}"
+    if action.startswith("pre_"):
+        instance.__dict__[key] = _related_ids(instance, field)
+        return
+    before = instance.__dict__.pop(key, None)
+    after = _related_ids(instance, field)
+    if before is not None and before != after:
+        _write(actor, Action.UPDATE, instance, label, {field.name: {"before": before, "after": after}})
+
+
 # Services change some rows with ``QuerySet.update`` (no signals): while staff or a key is
 # acting, updates of audited models are recorded too (rows read before and after, by pk).
 MAX_UPDATED_ROWS = 200
@@ -286,6 +314,7 @@ def connect() -> None:
     pre_save.connect(_before_save, dispatch_uid="audit.before_save")
     post_save.connect(_after_save, dispatch_uid="audit.after_save")
     post_delete.connect(_after_delete, dispatch_uid="audit.after_delete")
+    m2m_changed.connect(_m2m_changed, dispatch_uid="audit.m2m_changed")
     try:
         transition = apps.get_model("orders.OrderTransition")
     except LookupError:

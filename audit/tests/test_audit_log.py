@@ -87,6 +87,22 @@ def test_a_change_a_service_makes_with_a_bulk_update_is_logged_too(client, store
     assert entry.changes == {"tags": {"before": [], "after": ["vip", "pointe"]}}
 
 
+def test_many_to_many_edits_show_the_ids_before_and_after(store):
+    from django.contrib.auth.models import Group, User
+
+    from audit.context import Actor, acting_as
+
+    owner = User.objects.get(username=STORE_A["owner_email"])
+    support = Group.objects.create(name="Support")
+    with acting_as(Actor(ActorKind.USER, str(owner.pk), owner.username, "admin")):
+        owner.groups.add(support)
+        owner.groups.remove(support)
+
+    added, removed = AuditEntry.objects.filter(object_type="auth.User").order_by("id")
+    assert added.changes == {"groups": {"before": [], "after": [support.pk]}}
+    assert removed.changes == {"groups": {"before": [support.pk], "after": []}}
+
+
 def test_the_api_reads_the_log_filtered_and_page_by_page(client, store):
     writer = api_as(client, "store-a", ["app"])
     for name in ("one", "two", "three"):
