@@ -1,5 +1,6 @@
 """Demo channels (idempotent): the API/web channel, a WhatsApp channel pointing at a local
-Graph API base URL, and one sample conversation with the demo lead Ana."""
+Graph API base URL with its message templates (one approved, one pending), one sample
+conversation with the demo lead Ana, and the store's monthly token budget."""
 
 from __future__ import annotations
 
@@ -13,12 +14,22 @@ from channels.models import (
     Direction,
     Message,
     MessageStatus,
+    MessageTemplate,
 )
 
 DEMO_PHONE_NUMBER_ID = "100000000000001"
 # Nothing listens here by default: replies are recorded and fail visibly in the admin
 # instead of reaching Meta. Point it at a fake Graph API (or the real one) to send.
 DEMO_GRAPH_BASE_URL = "http://127.0.0.1:8089"
+DEMO_BUSINESS_ACCOUNT_ID = "100000000000002"
+DEMO_MONTHLY_TOKENS = 2_000_000
+# As the Graph API's message_templates would report them (sync needs the real Meta).
+DEMO_TEMPLATES = [
+    {"name": "pedido_pronto", "language": "pt_BR", "category": "UTILITY", "status": "APPROVED",
+     "components": [{"type": "BODY", "text": "Olá {{1}}, seu pedido {{2}} está pronto para retirada na loja!"}]},
+    {"name": "black_friday", "language": "pt_BR", "category": "MARKETING", "status": "PENDING",
+     "components": [{"type": "BODY", "text": "Black Friday: sapatilhas de ponta com até 30% off, só hoje!"}]},
+]
 
 
 def populate() -> list[Channel]:
@@ -39,6 +50,7 @@ def populate() -> list[Channel]:
                     "access_token": "demo-token",
                     "graph_base_url": DEMO_GRAPH_BASE_URL,
                     "graph_version": "v24.0",
+                    "business_account_id": DEMO_BUSINESS_ACCOUNT_ID,
                 },
             )
         except ProviderAccountTaken:
@@ -64,4 +76,13 @@ def populate() -> list[Channel]:
             created_at=now - timezone.timedelta(minutes=2), sent_at=now - timezone.timedelta(minutes=2),
             delivered_at=now - timezone.timedelta(minutes=2), read_at=now - timezone.timedelta(minutes=1),
         )
+    if whatsapp is not None:
+        for template in DEMO_TEMPLATES:
+            MessageTemplate.objects.get_or_create(
+                channel=whatsapp, name=template["name"], language=template["language"],
+                defaults={k: template[k] for k in ("category", "status", "components")},
+            )
+    budget = services.store_budget()
+    if not budget.monthly_tokens:
+        services.set_monthly_tokens(DEMO_MONTHLY_TOKENS)
     return [c for c in (web, whatsapp) if c is not None]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from channels import demo
-from channels.models import Channel, Conversation, Message
+from channels import demo, services
+from channels.models import Channel, Conversation, Message, MessageTemplate
 from leads import demo as leads_demo
 from tenants import services as tenant_services
 
@@ -19,3 +19,17 @@ def test_the_demo_channels_and_conversation_are_created_once(store):
     assert Message.objects.filter(conversation=conversation).count() == 2
     route = tenant_services.route_for_provider_account("whatsapp", demo.DEMO_PHONE_NUMBER_ID)
     assert route.tenant.pk == store.pk
+    assert sorted(MessageTemplate.objects.values_list("name", "status")) == [
+        ("black_friday", "PENDING"), ("pedido_pronto", "APPROVED")]
+    assert services.budget_state().monthly_tokens == demo.DEMO_MONTHLY_TOKENS
+
+
+def test_the_demo_store_can_send_its_approved_template_to_ana(store):
+    leads_demo.populate()
+    whatsapp = next(c for c in demo.populate() if c.kind == "whatsapp")
+
+    message = services.send_to_contact(whatsapp.pk, "5511988887777", template=services.TemplateCall(
+        "pedido_pronto", "pt_BR", [{"type": "body", "parameters": [{"type": "text", "text": "Ana"},
+                                                                   {"type": "text", "text": "#1042"}]}]))
+
+    assert message.text == "Olá Ana, seu pedido #1042 está pronto para retirada na loja!"
