@@ -9,6 +9,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 from pgvector.django import HnswIndex, VectorField
 
 from catalog.text import fold
@@ -86,6 +87,8 @@ class Product(models.Model):
             models.Index(
                 fields=["id"], name="product_search_stale", condition=models.Q(search_vector=None)
             ),
+            # Search compares the query to SKUs case-insensitively.
+            models.Index(Lower("sku"), name="product_sku_lower"),
         ]
 
     def save(self, *args, **kwargs) -> None:

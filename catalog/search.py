@@ -344,9 +344,13 @@ def _lexical(
                 public.word_similarity(%(text)s, p.search_title) AS trigram
         ) s
         WHERE {where.replace("%s", "%%s")}
-          AND (p.search_vector @@ (SELECT tq FROM whole)
-               OR %(text)s <%% p.search_title
-               OR lower(p.sku) = %(raw)s)
+          AND p.id IN (
+              -- Candidates from each index on its own (an OR of the three would read
+              -- every row: the planner cannot combine a tsquery and a trigram test).
+              SELECT id FROM catalog_product WHERE search_vector @@ (SELECT tq FROM whole)
+              UNION SELECT id FROM catalog_product WHERE %(text)s <%% search_title
+              UNION SELECT id FROM catalog_product WHERE lower(sku) = %(raw)s
+          )
     """
     sql = f"""
         WITH alternatives AS (
@@ -401,13 +405,13 @@ def _semantic(text: str, where: str, params: list, collapse: bool, limit: int) -
     from catalog.embeddings import store_embedder
 
     try:
+        # A remote embedder may be asked its width here, so it may be down already.
         embedder = store_embedder()
+        if not ProductEmbedding.objects.filter(embedder=embedder.name).exists():
+            return []
+        query_vector = embedder.embed_query(text)
     except EmbeddingsUnavailable:
         return []
-    if not ProductEmbedding.objects.filter(embedder=embedder.name).exists():
-        return []
-    try:
-        query_vector = embedder.embed_query(text)
     except EmbedderUnavailable as exc:
         # Words still find products; meaning comes back with the embedder.
         logger.warning("catalog.search.semantic_skipped", extra={"error": str(exc)})
