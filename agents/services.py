@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agents import tools
@@ -48,7 +49,7 @@ from agents.models import (
     StepKind,
     TokenUsage,
 )
-from agents.pricing import cost_of
+from agents.pricing import MILLION, prices_for
 from agents.providers.base import ChatMessage, ChatRequest, ChatResponse, Provider
 from agents.providers.offline import (
     OfflineResponder,
@@ -74,6 +75,10 @@ STORE_FACT_FIELDS = (
     ("returns_policy", "Returns and exchanges"),
     ("payment_policy", "Payment"),
 )
+
+
+# The customer's latest burst is at the end of the messages; a long history is not scanned.
+LATEST_QUESTION_SCAN = 50
 
 
 # --- agents -----------------------------------------------------------------------------
@@ -318,15 +323,55 @@ class _Turn:
     completion_tokens: int = 0
     cost: Decimal = Decimal(0)
     sources: list[str] = field(default_factory=list)
+    # The trace is written once, when the turn ends (see ``_write_trace``).
+    pending_steps: list[AgentStep] = field(default_factory=list)
+    pending_usage: list[TokenUsage] = field(default_factory=list)
+    prices: dict[tuple[str, str], tuple[Decimal, Decimal]] = field(default_factory=dict)
 
     def step(self, kind: str, name: str, *, input: Any = None, output: Any = None, error: str = "",
              duration_ms: int = 0, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
         self.steps += 1
-        AgentStep.objects.create(
+        self.pending_steps.append(AgentStep(
             run=self.run, position=self.steps, kind=kind, name=name[:120], input=input or {},
             output=output or {}, error=error, duration_ms=duration_ms,
-            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, at=timezone.now(),
+        ))
+
+    def cost_of(self, kind: str, model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
+        """``pricing.cost_of`` with the model's prices read once per turn."""
+        if (kind, model) not in self.prices:
+            self.prices[(kind, model)] = prices_for(kind, model)
+        prompt_price, completion_price = self.prices[(kind, model)]
+        return ((prompt_price * prompt_tokens + completion_price * completion_tokens) / MILLION).quantize(
+            Decimal("0.000001")
         )
+
+
+@contextmanager
+def _log_transaction() -> Iterator[None]:
+    """A transaction for the turn's own log rows (run, steps, usage) committed without
+    waiting for the disk flush: a worker crash loses nothing committed, only a crash of
+    PostgreSQL itself within a fraction of a second could. The customer's data (orders,
+    leads) is written by the services with their usual durable commits. Inside a caller's
+    transaction it simply joins it."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
+def _write_trace(turn: _Turn, **run_fields: Any) -> None:
+    """Save the turn's steps, token usage and the run's final fields in one transaction."""
+    with _log_transaction():
+        if turn.pending_steps:
+            AgentStep.objects.bulk_create(turn.pending_steps)
+        if turn.pending_usage:
+            TokenUsage.objects.bulk_create(turn.pending_usage)
+        AgentRun.objects.filter(pk=turn.run.pk).update(**run_fields)
+    turn.pending_steps, turn.pending_usage = [], []
 
 
 @dataclass(frozen=True)
@@ -349,7 +394,9 @@ def run_turn(request: TurnRequest, *, dry_run: bool = False) -> TurnResult:
     offline responder, tools answer the model with an error. Raises ``AgentNotFound`` /
     ``NoActiveAgent`` when there is no agent to answer. ``dry_run`` simulates the tools
     that write (no order, no lead change), for tests and the playground. Not atomic: the
-    run and its steps are saved as they happen, so a crash leaves its trace.
+    run is saved as it starts, its steps and token usage in one write as it ends or fails
+    (a killed worker leaves a run still "running"); the tools' own writes are their
+    services' durable transactions.
     """
     for event in _turn_events(request, dry_run=dry_run, stream=False):
         if event.result is not None:
@@ -368,11 +415,12 @@ def stream_turn(request: TurnRequest, *, dry_run: bool = False) -> Iterator[Turn
 def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterator[TurnEvent]:
     started = time.monotonic()
     agent = agent_for_turn(request.agent_id)
-    question = latest_question(tuple(_to_chat(m) for m in request.messages))
-    run = AgentRun.objects.create(
-        agent=agent, conversation_id=request.conversation_id, channel=request.channel,
-        turn_key=request.turn_key, lead_id=request.lead_id, dry_run=dry_run, question=question,
-    )
+    question = latest_question(tuple(_to_chat(m) for m in request.messages[-LATEST_QUESTION_SCAN:]))
+    with _log_transaction():
+        run = AgentRun.objects.create(
+            agent=agent, conversation_id=request.conversation_id, channel=request.channel,
+            turn_key=request.turn_key, lead_id=request.lead_id, dry_run=dry_run, question=question,
+        )
     facts = store_facts()
     turn = _Turn(
         agent=agent, run=run, facts=facts,
@@ -385,9 +433,9 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
 
     try:
         yield from _turn_body(turn, request, question, started, stream=stream)
-    except Exception as exc:  # recorded on the run, then re-raised as is
-        AgentRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now(),
+    except Exception as exc:  # recorded on the run with the steps so far, then re-raised as is
+        _write_trace(
+            turn, status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:5000], finished_at=timezone.now(),
             duration_ms=_ms(started),
         )
         raise
@@ -505,12 +553,12 @@ def _chat(
             turn.link += 1
             continue
         elapsed = _ms(started)
-        cost = cost_of(kind, response.model or model, response.prompt_tokens, response.completion_tokens)
-        TokenUsage.objects.create(
+        cost = turn.cost_of(kind, response.model or model, response.prompt_tokens, response.completion_tokens)
+        turn.pending_usage.append(TokenUsage(
             agent=agent, run=turn.run, provider=kind, model=response.model or model or turn.provider.model,
             prompt_tokens=response.prompt_tokens, completion_tokens=response.completion_tokens,
-            cost=cost, latency_ms=elapsed,
-        )
+            cost=cost, latency_ms=elapsed, at=timezone.now(),
+        ))
         turn.prompt_tokens += response.prompt_tokens
         turn.completion_tokens += response.completion_tokens
         turn.cost += cost
@@ -552,19 +600,24 @@ def _finish(turn: _Turn, reply: str, started: float, rounds: int = 0) -> TurnRes
     provider = turn.provider.name if turn.provider else ""
     model = (turn.provider.model if turn.provider else "") or model
     run = turn.run
-    run.status = RunStatus.HANDOFF if ctx.handoff_reason else RunStatus.ANSWERED
-    run.reply = reply
-    run.handoff_reason = ctx.handoff_reason
-    run.provider = provider
-    run.model = model
-    run.iterations = rounds
-    run.prompt_tokens = turn.prompt_tokens
-    run.completion_tokens = turn.completion_tokens
-    run.cost = turn.cost
-    run.side_effects = [{"kind": s.kind, "data": s.data} for s in ctx.side_effects]
-    run.duration_ms = _ms(started)
-    run.finished_at = timezone.now()
-    run.save()
+    final = {
+        "status": RunStatus.HANDOFF if ctx.handoff_reason else RunStatus.ANSWERED,
+        "reply": reply,
+        "handoff_reason": ctx.handoff_reason,
+        "provider": provider,
+        "model": model,
+        "iterations": rounds,
+        "prompt_tokens": turn.prompt_tokens,
+        "completion_tokens": turn.completion_tokens,
+        "cost": turn.cost,
+        "side_effects": [{"kind": s.kind, "data": s.data} for s in ctx.side_effects],
+        "error": run.error,
+        "duration_ms": _ms(started),
+        "finished_at": timezone.now(),
+    }
+    _write_trace(turn, **final)
+    for name, value in final.items():
+        setattr(run, name, value)
     logger.info(
         "agents.turn_finished",
         extra={"run_id": run.pk, "agent_id": turn.agent.pk, "status": run.status, "provider": provider,

@@ -2,6 +2,8 @@
 
     python benchmarks/agent_turn.py                 # 200 turns of one conversation + 200 fresh ones
     python benchmarks/agent_turn.py --turns 500
+    python benchmarks/agent_turn.py --reuse         # keep the database between runs (setup once)
+    python benchmarks/agent_turn.py --profile       # also cProfile 50 turns: where the overhead goes
 
 Runs in its own throw-away database (``atendo_bench_agents``) on the same PostgreSQL
 server as the app, with one store holding the demo catalog and knowledge base. The agent
@@ -36,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = "atendo_bench_agents"
 
 from benchmarks.throwaway_db import drop_database, fresh_database  # noqa: E402
+
 QUESTIONS = [
     "Qual é o prazo para trocar de tamanho?",
     "Vocês parcelam no cartão?",
@@ -90,9 +93,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the database a --reuse/--keep run left (set up once, then timed again)")
+    parser.add_argument("--profile", action="store_true", help="cProfile 50 turns and print the top functions")
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = fresh_database(BENCH_DB)
+    os.environ["DATABASE_URL"] = fresh_database(BENCH_DB, keep_existing=args.reuse)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["TENANT_SPARE_POOL_SIZE"] = "0"
     from config import embedded
@@ -110,7 +116,7 @@ def main() -> None:
 
     from agents import services as agent_services
     from agents import vault
-    from agents.models import TokenUsage
+    from agents.models import Agent, TokenUsage
     from agents.providers.base import ChatMessage, ChatRequest
     from agents.providers.openai_compat import OpenAICompatibleProvider
     from agents.turns import ConversationMessage, TurnRequest
@@ -125,18 +131,26 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     try:
         call_command("migrate_schemas", shared=True, verbosity=0)
-        tenant_services.ensure_platform()
-        provisioned = tenant_services.provision_store(slug="bench-agents", name="Bench", owner_email="o@bench.test")
-        connection.set_tenant(Tenant.objects.get(pk=provisioned.tenant_id))
-        print("loading the demo catalog and knowledge base...", flush=True)
-        catalog_demo.populate()
-        knowledge_demo.populate()
-        agent = agent_services.create_agent_from_template(
-            "sales", provider="openai", model="bench-model", make_default=True
-        )
+        existing = Tenant.objects.filter(slug="bench-agents").first() if args.reuse else None
+        if existing is None:
+            tenant_services.ensure_platform()
+            provisioned = tenant_services.provision_store(slug="bench-agents", name="Bench", owner_email="o@bench.test")
+            existing = Tenant.objects.get(pk=provisioned.tenant_id)
+            connection.set_tenant(existing)
+            print("loading the demo catalog and knowledge base...", flush=True)
+            catalog_demo.populate()
+            knowledge_demo.populate()
+            agent = agent_services.create_agent_from_template(
+                "sales", provider="openai", model="bench-model", make_default=True
+            )
+            vault.set_credential("llm", "openai", "sk-bench")
+        else:
+            call_command("migrate_schemas", verbosity=0)
+            connection.set_tenant(existing)
+            print("reusing the benchmark store", flush=True)
+            agent = Agent.objects.get(is_default=True)
         agent.base_url = base_url
         agent.save()
-        vault.set_credential("llm", "openai", "sk-bench")
         lead = ensure_lead("whatsapp", "5511900001111", name="Bench")
 
         # The bare round-trip through the same client to the same fake.
@@ -188,6 +202,7 @@ def main() -> None:
         print(_line("round-trip", bare))
         print(f"query embedding alone ({embedder.name}, part of every turn's retrieval):")
         print(_line("embed_query", embedding))
+        bare_p95 = _pct(bare, 95)
         for label, source in ((f"one conversation growing to {args.turns} turns", growing),
                               (f"{args.turns} fresh conversations", fresh)):
             totals, llm = measure(source)
@@ -197,10 +212,35 @@ def main() -> None:
             print(_line("inside the 2 model calls", llm))
             print(_line("overhead (turn - model)", overhead))
             tail = overhead[-20:]
-            print(f"  overhead of the last 20 turns: mean {statistics.mean(tail):.2f} ms")
+            print(f"  overhead of the last 20 turns: mean {statistics.mean(tail):.2f} ms, "
+                  f"p95 {_pct(tail, 95):.2f} ms")
+            print(f"  overhead p95 / bare round-trip p95: {_pct(overhead, 95) / bare_p95:.1f}x; "
+                  f"vs the 25 ms target: {_pct(overhead, 95) / 25:.2f}x")
+
+        from django.db import connection as db
+        from django.test.utils import CaptureQueriesContext
+
+        history = tuple(ConversationMessage("customer" if i % 2 == 0 else "agent", QUESTIONS[i % 6])
+                        for i in range(2 * args.turns - 1))
+        with CaptureQueriesContext(db) as queries:
+            agent_services.run_turn(TurnRequest(1, "bench", history, lead_id=lead.pk, turn_key="count"))
+        print(f"\nSQL statements in one turn at the {args.turns}th message pair: {len(queries.captured_queries)}")
+        print("peer (agent-service-toolkit, fake model, no retrieval): /invoke p95 7.4 ms fresh, 25.7 ms at 200 turns")
+
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(50):
+                agent_services.run_turn(TurnRequest(1, "bench", history, lead_id=lead.pk, turn_key=f"p{i}"))
+            profiler.disable()
+            print("\ncProfile of 50 turns (cumulative time, top 30):")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     finally:
         server.shutdown()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database(BENCH_DB)
 
 
