@@ -282,7 +282,8 @@ KNOWLEDGE_EMBED_BACKOFF = env.float("KNOWLEDGE_EMBED_BACKOFF", default=0.5)
 KNOWLEDGE_OPENAI_BASE_URL = env("KNOWLEDGE_OPENAI_BASE_URL", default="https://api.openai.com/v1")
 KNOWLEDGE_OPENAI_API_KEY = env("KNOWLEDGE_OPENAI_API_KEY", default="")
 KNOWLEDGE_OPENAI_MODEL = env("KNOWLEDGE_OPENAI_MODEL", default="text-embedding-3-small")
-KNOWLEDGE_OPENAI_DIMENSIONS = env.int("KNOWLEDGE_OPENAI_DIMENSIONS", default=384)
+# 0 = ask the endpoint (one request) for the model's width.
+KNOWLEDGE_OPENAI_DIMENSIONS = env.int("KNOWLEDGE_OPENAI_DIMENSIONS", default=0)
 KNOWLEDGE_OPENAI_QUERY_PREFIX = env("KNOWLEDGE_OPENAI_QUERY_PREFIX", default="")
 KNOWLEDGE_OPENAI_PASSAGE_PREFIX = env("KNOWLEDGE_OPENAI_PASSAGE_PREFIX", default="")
 KNOWLEDGE_OLLAMA_HOST = env("KNOWLEDGE_OLLAMA_HOST", default="http://127.0.0.1:11434")
@@ -295,6 +296,13 @@ KNOWLEDGE_CHUNK_TOKENS = env.int("KNOWLEDGE_CHUNK_TOKENS", default=256)
 KNOWLEDGE_CHUNK_OVERLAP = env.int("KNOWLEDGE_CHUNK_OVERLAP", default=32)
 # HNSW candidates per query: higher means better recall, slower search.
 KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
+# Reciprocal rank fusion of the vector and full-text legs: score = Σ weight / (k + rank).
+# Chosen with benchmarks/knowledge_search.py (StackFAQ): a small k and the vector leg
+# weighted twice make the fused ranking beat both legs (equal weights, k=60 was worse than
+# the vector leg alone).
+KNOWLEDGE_RRF_K = env.int("KNOWLEDGE_RRF_K", default=5)
+KNOWLEDGE_VECTOR_WEIGHT = env.float("KNOWLEDGE_VECTOR_WEIGHT", default=2.0)
+KNOWLEDGE_FULLTEXT_WEIGHT = env.float("KNOWLEDGE_FULLTEXT_WEIGHT", default=1.0)
 # PostgreSQL text search configuration for full-text search when a store sets none
 # (english, portuguese, spanish, simple ...).
 KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="simple")
