@@ -91,6 +91,67 @@ Atendimento na loja: segunda a sexta das 9h às 19h e sábado das 9h às 14h.
 Atendimento por WhatsApp no mesmo horário; fora dele, respondemos no próximo dia útil."""
 
 
+CARE_DOCX_BLOCKS = [
+    ("h1", "Cuidados com as sapatilhas"),
+    ("p", "Depois da aula, tire as sapatilhas da bolsa e deixe secar ao ar livre, longe do sol."),
+    ("h2", "Sapatilhas de ponta"),
+    ("p", "Costure fitas e elásticos com linha encerada. Nunca lave a sapatilha de ponta: a "
+          "água amolece a caixa. Troque quando a caixa ou a palmilha perderem a firmeza."),
+    ("table", [["Uso por semana", "Duração média"], ["Até 3 aulas", "3 a 4 meses"],
+               ["Diário", "4 a 8 semanas"]]),
+]
+def make_docx(blocks: list[tuple[str, str | list[list[str]]]]) -> bytes:
+    """A minimal valid Word document (the parts Word itself needs): ``("h1", text)``,
+    ``("h2", text)``, ``("p", text)`` or ``("table", rows)`` blocks, in order."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    def paragraph(text: str, style: str = "") -> str:
+        props = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
+        return f"<w:p>{props}<w:r><w:t xml:space=\"preserve\">{escape(text)}</w:t></w:r></w:p>"
+
+    body = []
+    for kind, content in blocks:
+        if kind == "table":
+            rows = "".join(
+                "<w:tr>" + "".join(f"<w:tc>{paragraph(cell)}</w:tc>" for cell in row) + "</w:tr>"
+                for row in content
+            )
+            body.append(f"<w:tbl>{rows}</w:tbl>")
+        else:
+            body.append(paragraph(content, {"h1": "Heading1", "h2": "Heading2"}.get(kind, "")))
+    document = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:body>{''.join(body)}</w:body></w:document>"
+    )
+    content_types = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/word/document.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+    )
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in (
+            ("[Content_Types].xml", content_types), ("_rels/.rels", rels),
+            ("word/document.xml", document),
+        ):
+            # A fixed timestamp: the same blocks give the same bytes (uploads dedupe by hash).
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), part,
+                             compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 def populate() -> None:
     """Two collections with the store's policies and guides, ingested now (idempotent)."""
     store = services.store_settings()
@@ -107,9 +168,14 @@ def populate() -> None:
         (general, "tabela-de-medidas.csv", "Tabela de medidas", SIZES_CSV),
         (general, "sobre-a-loja.txt", "Sobre a loja", ABOUT_TXT),
     ]
+    files.append(
+        (general, "cuidados-com-as-sapatilhas.docx", "Cuidados com as sapatilhas",
+         make_docx(CARE_DOCX_BLOCKS))
+    )
     for collection, filename, title, content in files:
+        data = content if isinstance(content, bytes) else content.encode()
         added = services.upload_document(
-            collection.pk, filename=filename, data=content.encode(), title=title, ingest="none"
+            collection.pk, filename=filename, data=data, title=title, ingest="none"
         )
         if added.document.status != Document.Status.READY:
             services.ingest_document(added.document.pk)

@@ -2,9 +2,11 @@
 
 Two legs rank candidates independently — cosine similarity on the HNSW index, and
 PostgreSQL full-text rank in the store's language — and reciprocal rank fusion merges
-them: ``score = Σ 1 / (RRF_K + rank)`` over the legs a chunk appears in, normalized so 1.0
-means "first in every leg". RRF needs no calibration between the two very different
-score scales, and a chunk both legs like beats one only a single leg likes.
+them: ``score = Σ weight_leg / (k + rank)`` over the legs a chunk appears in, normalized
+so 1.0 means "first in every leg". RRF needs no calibration between the two very different
+score scales, and a chunk both legs like beats one only a single leg likes. The legs'
+weights and ``k`` are settings (``KNOWLEDGE_VECTOR_WEIGHT``, ``KNOWLEDGE_FULLTEXT_WEIGHT``,
+``KNOWLEDGE_RRF_K``) whose defaults were chosen with ``benchmarks/knowledge_search.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from knowledge.embedders import Embedder, get_embedder
 from knowledge.models import MAX_VECTOR_INDEX_DIMENSIONS, Chunk, EmbeddingSpace
 from knowledge.selectors import search_language
 
-RRF_K = 60
 MODES = ("hybrid", "vector", "fulltext")
 
 
@@ -114,23 +115,24 @@ def run_search(request: SearchRequest, *, embedder: Embedder | None = None) -> l
     if space is None:
         return []
     base = _filtered(request).filter(space=space)
-    legs: list[list[tuple[int, float]]] = []
+    legs: list[tuple[float, list[tuple[int, float]]]] = []
     similarity: dict[int, float] = {}
     text_rank: dict[int, float] = {}
     if request.mode in ("hybrid", "vector"):
         vector_leg = _vector_leg(base, request, embedder, space)
         similarity = dict(vector_leg)
-        legs.append(vector_leg)
+        legs.append((settings.KNOWLEDGE_VECTOR_WEIGHT, vector_leg))
     if request.mode in ("hybrid", "fulltext"):
         text_leg = _fulltext_leg(base, request)
         text_rank = dict(text_leg)
-        legs.append(text_leg)
+        legs.append((settings.KNOWLEDGE_FULLTEXT_WEIGHT, text_leg))
 
+    k = settings.KNOWLEDGE_RRF_K
     fused: dict[int, float] = {}
-    for leg in legs:
+    for weight, leg in legs:
         for rank, (chunk_id, _) in enumerate(leg, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
-    best_possible = len(legs) / (RRF_K + 1)
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
+    best_possible = sum(weight for weight, _ in legs) / (k + 1)
     ordered = sorted(
         fused.items(), key=lambda item: (-item[1], -similarity.get(item[0], -1.0), item[0])
     )

@@ -24,12 +24,16 @@ class CollectionSerializer(serializers.ModelSerializer):
         return value
 
     def validate(self, data: dict) -> dict:
-        tokens = data.get("chunk_tokens", getattr(self.instance, "chunk_tokens", None))
-        overlap = data.get("chunk_overlap", getattr(self.instance, "chunk_overlap", None))
-        if tokens is not None and overlap is not None and overlap >= tokens:
-            raise serializers.ValidationError({"chunk_overlap": ["Must be below chunk_tokens."]})
+        # A field left out keeps the collection's value, or takes the default of a new one.
+        fields = Collection._meta
+        tokens = data.get("chunk_tokens", getattr(self.instance, "chunk_tokens",
+                                                  fields.get_field("chunk_tokens").get_default()))
+        overlap = data.get("chunk_overlap", getattr(self.instance, "chunk_overlap",
+                                                    fields.get_field("chunk_overlap").get_default()))
         if tokens is not None and tokens < 16:
             raise serializers.ValidationError({"chunk_tokens": ["At least 16 tokens."]})
+        if tokens is not None and overlap is not None and overlap >= tokens:
+            raise serializers.ValidationError({"chunk_overlap": ["Must be below chunk_tokens."]})
         return data
 
 

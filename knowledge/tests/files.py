@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from knowledge.demo import make_docx  # noqa: F401 - the tests' DOCX files too
+
 
 def make_pdf(pages: list[str]) -> bytes:
     """A minimal valid PDF (one Helvetica text line per page line), readable by pypdf."""
@@ -66,50 +68,3 @@ SHIPPING_HTML = """<!doctype html><html><head><title>Shipping</title><style>h1{c
 <script>var tracking = "do not index me";</script>
 </body></html>""".encode()
 
-
-def make_docx(blocks: list[tuple[str, str | list[list[str]]]]) -> bytes:
-    """A minimal valid Word document (the parts Word itself needs): ``("h1", text)``,
-    ``("h2", text)``, ``("p", text)`` or ``("table", rows)`` blocks, in order."""
-    import io
-    import zipfile
-    from xml.sax.saxutils import escape
-
-    def paragraph(text: str, style: str = "") -> str:
-        props = f'<w:pPr><w:pStyle w:val="{style}"/></w:pPr>' if style else ""
-        return f"<w:p>{props}<w:r><w:t xml:space=\"preserve\">{escape(text)}</w:t></w:r></w:p>"
-
-    body = []
-    for kind, content in blocks:
-        if kind == "table":
-            rows = "".join(
-                "<w:tr>" + "".join(f"<w:tc>{paragraph(cell)}</w:tc>" for cell in row) + "</w:tr>"
-                for row in content
-            )
-            body.append(f"<w:tbl>{rows}</w:tbl>")
-        else:
-            body.append(paragraph(content, {"h1": "Heading1", "h2": "Heading2"}.get(kind, "")))
-    document = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        f"<w:body>{''.join(body)}</w:body></w:document>"
-    )
-    content_types = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/word/document.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
-    )
-    rels = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
-    )
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", content_types)
-        archive.writestr("_rels/.rels", rels)
-        archive.writestr("word/document.xml", document)
-    return out.getvalue()

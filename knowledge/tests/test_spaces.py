@@ -129,7 +129,8 @@ def test_an_openai_compatible_embedder_of_any_width_is_searched_through_its_own_
     assert search("refunds PIX", top_k=1)[0].document_title == "returns.md"
     query = nearest_chunks(Chunk.objects.all(), embedder.embed_query("refunds"), space)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows would be seq-scanned
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows would be scanned
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
         plan = query.values_list("pk")[:5].explain()
     assert space.index_name in plan
 
