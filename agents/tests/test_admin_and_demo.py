@@ -78,13 +78,20 @@ def test_token_usage_page_lists_calls(staff, products):
     assert page.status_code == 200 and b"retrieval-rules" in page.content
 
 
-def test_the_demo_agent_is_created_once(store):
+def test_the_demo_agents_and_their_extras_are_created_once(store):
+    from agents.models import HttpTool, ModelPrice, ReplyRating
+
     first = demo.populate()
     again = demo.populate()
 
     assert first.pk == again.pk
     assert (first.name, first.is_default, first.provider) == ("Sales", True, "offline")
-    assert Agent.objects.count() == 1
+    assert list(Agent.objects.values_list("name", "knowledge_policy")) == [
+        ("Sales", "on_demand"), ("Leads", "on_demand"), ("Support (knowledge up front)", "up_front"),
+    ]
+    assert ModelPrice.objects.count() == 3 and HttpTool.objects.get().is_active is False
+    rating = ReplyRating.objects.get()
+    assert (rating.agent_id, rating.rating, rating.run.dry_run) == (first.pk, "good", True)
 
 
 def test_staff_replace_a_secret_without_seeing_the_old_one(staff):
