@@ -115,3 +115,81 @@ def test_operators_see_the_stores_in_the_platform_admin(page, console):
     assert page.get_by_role("link", name=SHOP_A["slug"]).is_visible()
     assert page.get_by_text("Atendo platform").first.is_visible()
     screenshot(page, "10-platform-stores")
+
+
+def test_staff_create_an_agent_from_the_sales_template(page, console):
+    log_in(page, console.url(SHOP_A["slug"]), SHOP_A["owner_email"])
+    page.goto(console.url(SHOP_A["slug"], "/admin/agents/agent/"))
+
+    page.locator("button[name=template][value=sales]").click()
+    page.wait_for_url(re.compile(r"/admin/agents/agent/\d+/change/$"))
+
+    assert page.get_by_text("created from the sales template").is_visible()
+    assert page.locator("input[name=name]").input_value().startswith("Sales")
+    screenshot(page, "11-agent-from-template")
+
+
+def test_staff_upload_a_document_and_see_it_ready(page, console):
+    log_in(page, console.url(SHOP_A["slug"]), SHOP_A["owner_email"])
+    page.goto(console.url(SHOP_A["slug"], "/admin/knowledge/document/add/"))
+    page.locator("select[name=collection]").select_option(index=1)
+    page.fill("input[name=title]", "Horário de atendimento")
+    page.set_input_files("input[name=upload]", files=[{
+        "name": "horario.txt", "mimeType": "text/plain",
+        "buffer": "Atendemos de segunda a sábado, das 9h às 18h, na Rua das Sapatilhas 42.".encode(),
+    }])
+    screenshot(page, "12-document-upload")
+
+    page.locator("button[name=_save]").click()
+    page.wait_for_url(re.compile(r"/admin/knowledge/document/$"))
+
+    row = page.locator("#result_list tbody tr", has_text="Horário de atendimento")
+    for _ in range(60):  # the Celery worker ingests it
+        if "Pronto" in row.inner_text():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    assert "Pronto" in row.inner_text()
+    screenshot(page, "13-documents")
+
+
+def test_staff_try_a_knowledge_search(page, console):
+    log_in(page, console.url(SHOP_A["slug"]), SHOP_A["owner_email"])
+
+    page.goto(console.url(SHOP_A["slug"], "/admin/knowledge/collection/search/?query=troca+de+sapatilha"))
+
+    assert page.get_by_text(re.compile(r"\d+ hits?")).first.is_visible()
+    screenshot(page, "14-knowledge-search")
+
+
+def test_staff_hand_a_conversation_to_a_human_and_back_to_the_bot(page, console):
+    log_in(page, console.url(SHOP_A["slug"]), SHOP_A["owner_email"])
+    page.goto(console.url(SHOP_A["slug"], "/admin/channels/conversation/"))
+    page.locator("#result_list tbody tr a").first.click()
+    page.wait_for_url(re.compile(r"/change/$"))
+    conversation = page.url
+    screenshot(page, "15-conversation")
+
+    def press(button: str, message: str) -> None:
+        page.locator(f"button[name={button}]").click()
+        page.wait_for_url(re.compile(r"/admin/channels/conversation/$"))  # back to the list
+        assert page.get_by_text(message).is_visible()
+        page.goto(conversation)
+
+    if page.locator("button[name=_return_to_bot]").count():  # the demo's handed-off conversation
+        press("_return_to_bot", "The conversation is back with the bot")
+    press("_handoff", "The conversation is now with your team")
+    assert page.locator("button[name=_return_to_bot]").is_visible()
+    press("_return_to_bot", "The conversation is back with the bot")
+    assert page.locator("button[name=_handoff]").is_visible()
+    screenshot(page, "16-conversation-back-to-bot")
+
+
+def test_staff_open_the_channel_setup_and_test_the_connection(page, console):
+    log_in(page, console.url(SHOP_A["slug"]), SHOP_A["owner_email"])
+    page.goto(console.url(SHOP_A["slug"], "/admin/channels/channel/"))
+    page.locator("#result_list tbody tr", has_text="WhatsApp").locator("a").first.click()
+    page.wait_for_url(re.compile(r"/change/$"))
+    screenshot(page, "17-channel-setup")
+
+    assert page.get_by_text("/webhooks/meta/").first.is_visible()
