@@ -54,6 +54,21 @@ def test_a_staff_change_in_the_admin_is_logged_with_before_and_after(client, sto
     assert b"Sapatilhas de ponta" in page.content
     assert b'name="_save"' not in page.content  # read-only: nothing to save
     assert client.get("/admin/audit/auditentry/add/", HTTP_HOST=HOST).status_code == 403
+    listing = client.get("/admin/audit/auditentry/?action__exact=update", HTTP_HOST=HOST)
+    assert listing.status_code == 200 and b"Sapatilhas de ponta" in listing.content
+
+
+def test_a_staff_deletion_in_the_admin_keeps_what_was_deleted(client, store):
+    shoes = category("Sapatilhas")
+    _staff_login(client)
+
+    response = client.post(f"/admin/catalog/category/{shoes.pk}/delete/", {"post": "yes"}, HTTP_HOST=HOST)
+
+    assert response.status_code == 302
+    (entry,) = AuditEntry.objects.filter(object_type="catalog.Category", action=Action.DELETE)
+    assert entry.object_repr == "Sapatilhas"
+    assert entry.changes["name"] == {"before": "Sapatilhas"}
+    assert entry.changes["slug"] == {"before": "sapatilhas"}
 
 
 def test_an_api_change_is_logged_with_the_key_and_secrets_are_masked(client, store):
