@@ -19,7 +19,7 @@ class AgentTemplate:
 _COMMON = (
     "Answer in the customer's language, briefly, as a person would on WhatsApp. Use only facts "
     "from the store information below and from your tools; never invent prices, stock, policies "
-    "or deadlines. When you cannot help, or the customer asks for a person, call handoff."
+    "or deadlines. When you cannot help, or the customer asks for a person, call human_handoff."
 )
 
 TEMPLATES: dict[str, AgentTemplate] = {
@@ -33,7 +33,7 @@ TEMPLATES: dict[str, AgentTemplate] = {
             tools=(
                 "search_products", "filter_products_by_price", "get_product_details", "check_stock",
                 "search_knowledge", "capture_lead", "collect_form", "confirm_shipping", "create_order",
-                "get_order_status", "handoff", "report_outcome", "calculator",
+                "get_order_status", "human_handoff", "report_outcome", "calculator",
             ),
             system_prompt=(
                 "You are the store's sales assistant. Help the customer find the right product: "
@@ -50,7 +50,7 @@ TEMPLATES: dict[str, AgentTemplate] = {
             name="Support",
             role="support",
             temperature=Decimal("0.50"),
-            tools=("search_knowledge", "get_order_status", "handoff", "report_outcome"),
+            tools=("search_knowledge", "get_order_status", "human_handoff", "report_outcome"),
             system_prompt=(
                 "You are the store's support assistant. Answer questions about orders, shipping, "
                 "returns and products from the knowledge base: search it, quote what applies and "
@@ -62,7 +62,7 @@ TEMPLATES: dict[str, AgentTemplate] = {
             name="Leads",
             role="leads",
             temperature=Decimal("0.60"),
-            tools=("capture_lead", "update_lead", "collect_form", "search_knowledge", "handoff", "report_outcome"),
+            tools=("capture_lead", "update_lead", "collect_form", "search_knowledge", "human_handoff", "report_outcome"),
             system_prompt=(
                 "You are the store's first contact. Greet the customer, learn what they need and "
                 "ask, naturally and one at a time, for their name and e-mail; save them with "

@@ -198,8 +198,8 @@ class OfflineResponder:
         if answer:
             return self._response(answer + phrase(language, "footer"), sources=sources)
         reason = phrase(language, "reason")
-        if "handoff" in available and "handoff" not in results:
-            call = ToolCall(f"{CALL_PREFIX}handoff", "handoff", json.dumps({"reason": reason, "summary": question[:500]}, ensure_ascii=False))
+        if "human_handoff" in available and "human_handoff" not in results:
+            call = ToolCall(f"{CALL_PREFIX}handoff", "human_handoff", json.dumps({"reason": reason, "summary": question[:500]}, ensure_ascii=False))
             return self._response(phrase(language, "handoff"), (call,), finish_reason="tool_calls")
         return self._response(phrase(language, "handoff"), handoff_reason=reason)
 

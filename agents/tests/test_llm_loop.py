@@ -25,7 +25,7 @@ def test_the_agent_searches_the_catalog_then_answers(llm_agent, fake_llm, produc
     assert first["model"] == "gpt-4o-mini" and first["temperature"] == 0.7
     assert [t["function"]["name"] for t in first["tools"]] == [
         "search_products", "filter_products_by_price", "get_product_details", "check_stock", "search_knowledge",
-        "capture_lead", "collect_form", "confirm_shipping", "create_order", "get_order_status", "handoff",
+        "capture_lead", "collect_form", "confirm_shipping", "create_order", "get_order_status", "human_handoff",
         "report_outcome", "calculator",
     ]
     assert first["messages"][0]["role"] == "system"

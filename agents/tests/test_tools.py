@@ -38,7 +38,7 @@ def test_a_disabled_tool_cannot_be_called(store, products):
 
     outcome = tools.execute(_ctx(agent), "search_products", {"query": "collant"}, "c1")
 
-    assert outcome.result == {"error": "There is no tool 'search_products'. Available: search_knowledge, get_order_status, handoff, report_outcome."}
+    assert outcome.result == {"error": "There is no tool 'search_products'. Available: search_knowledge, get_order_status, human_handoff, report_outcome."}
 
 
 def test_knowledge_search_reads_only_the_agents_collections(store, policies):

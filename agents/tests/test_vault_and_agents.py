@@ -82,7 +82,7 @@ def test_templates_give_each_role_its_tools_and_temperature(store):
 
     assert (sales.temperature, support.temperature, leads.temperature) == (Decimal("0.70"), Decimal("0.50"), Decimal("0.60"))
     assert {"search_products", "create_order"} <= set(sales.enabled_tools)
-    assert support.enabled_tools == ["search_knowledge", "get_order_status", "handoff", "report_outcome"]
+    assert support.enabled_tools == ["search_knowledge", "get_order_status", "human_handoff", "report_outcome"]
     assert "capture_lead" in leads.enabled_tools
     assert (sales.max_tool_iterations, sales.provider, sales.is_default) == (5, "offline", True)
     assert again.name == "Sales 2"

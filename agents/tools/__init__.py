@@ -33,6 +33,8 @@ _TOOLS: list[Tool] = [
 TOOLS: dict[str, Tool] = {t.name: t for t in _TOOLS}
 BUILTIN_TOOL_NAMES = frozenset(TOOLS)
 _VALIDATORS = {t.name: Draft202012Validator(t.parameters) for t in _TOOLS}
+# Former names, still answered when a model (or a stored agent) uses them.
+TOOL_ALIASES = {"handoff": "human_handoff", "get_product": "get_product_details"}
 
 
 def load_store_tools(names: list[str]) -> dict[str, Tool]:
@@ -80,7 +82,7 @@ def execute(ctx: ToolContext, name: str, raw_arguments: str | dict, call_id: str
     Unknown or disabled tool, unreadable JSON, arguments against the schema and domain
     errors of the services come back as ``ok=False`` with a message for the model.
     """
-    tool = _tool(ctx, name)
+    tool = _tool(ctx, name) or (_tool(ctx, TOOL_ALIASES[name]) if name in TOOL_ALIASES else None)
     if tool is None:
         allowed = ", ".join(n for n in ctx.agent.enabled_tools or [] if n in TOOLS or n in ctx.store_tools)
         return ToolOutcome(False, {"error": f"There is no tool {name!r}. Available: {allowed}."})
@@ -93,13 +95,13 @@ def execute(ctx: ToolContext, name: str, raw_arguments: str | dict, call_id: str
             return ToolOutcome(False, {"error": f"The arguments are not valid JSON ({exc}). Send a JSON object."})
     if not isinstance(args, dict):
         return ToolOutcome(False, {"error": "The arguments must be a JSON object."})
-    validator = _VALIDATORS.get(name) or Draft202012Validator(tool.parameters)
+    validator = _VALIDATORS.get(tool.name) or Draft202012Validator(tool.parameters)
     problems = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
     if problems:
         details = "; ".join(
             f"{'/'.join(str(p) for p in e.absolute_path) or '(arguments)'}: {e.message}" for e in problems[:5]
         )
-        return ToolOutcome(False, {"error": f"Invalid arguments for {name}: {details}. Fix them and call again."})
+        return ToolOutcome(False, {"error": f"Invalid arguments for {tool.name}: {details}. Fix them and call again."})
     try:
         return ToolOutcome(True, tool.run(ctx, args, call_id))
     except ToolFailed as exc:

@@ -317,7 +317,7 @@ TOOLS = [
         writes=True,
     ),
     Tool(
-        "handoff",
+        "human_handoff",
         "Pass the conversation to a person of the store's team. Use when the customer asks for "
         "a person, or you cannot help.",
         {
