@@ -7,14 +7,17 @@ language. Each app's ``admin.py`` imports them from here:
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.forms.widgets import Input
 from django.utils.functional import Promise
 from django.utils.translation import gettext, gettext_lazy
 from unfold.admin import ModelAdmin as UnfoldModelAdmin
 from unfold.admin import StackedInline as UnfoldStackedInline
 from unfold.admin import TabularInline as UnfoldTabularInline
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.widgets import INPUT_CLASSES, SELECT_CLASSES, TEXTAREA_CLASSES
 
 __all__ = ["ModelAdmin", "StackedInline", "StaffGroupAdmin", "StaffUserAdmin", "TabularInline"]
 
@@ -33,6 +36,27 @@ def _translate_descriptions(admin_class: type, names) -> None:
                 pass
 
 
+# Plain widgets of fields a form declares itself (unfold restyles only the model's own).
+_PLAIN_WIDGET_CLASSES = (
+    (forms.Textarea, TEXTAREA_CLASSES),
+    (forms.Select, SELECT_CLASSES),
+    (forms.FileInput, INPUT_CLASSES),
+    (Input, INPUT_CLASSES),
+)
+
+
+def _style_plain_widgets(form_class) -> None:
+    for field in form_class.base_fields.values():
+        widget = field.widget
+        if widget.attrs.get("class") or isinstance(widget, (forms.CheckboxInput, forms.CheckboxSelectMultiple,
+                                                            forms.RadioSelect, forms.HiddenInput)):
+            continue
+        for widget_type, classes in _PLAIN_WIDGET_CLASSES:
+            if isinstance(widget, widget_type):
+                widget.attrs["class"] = " ".join(classes)
+                break
+
+
 class _ConsoleWords:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -46,6 +70,10 @@ class _ConsoleWords:
 
 
 class ModelAdmin(_ConsoleWords, UnfoldModelAdmin):
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        _style_plain_widgets(form)
+        return form
     @staticmethod
     def _get_action_description(func, name):
         description = getattr(func, "short_description", None)
