@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -40,6 +41,7 @@ from agents.models import (
     Agent,
     AgentRun,
     AgentStep,
+    ConversationOutcome,
     KnowledgePolicy,
     ModelPrice,
     ProviderKind,
@@ -237,14 +239,16 @@ def ensure_default_agent() -> Agent:
 def agent_for_turn(agent_id: int | None) -> Agent:
     """The agent a turn names (it must be active), else the store's default active agent.
     Raises ``AgentNotFound`` / ``NoActiveAgent``."""
+    # The collections its knowledge search may read come in the same query.
+    agents = Agent.objects.annotate(knowledge_collection_ids=ArrayAgg("knowledge_collections__id"))
     if agent_id is not None:
-        agent = Agent.objects.filter(pk=agent_id).first()
+        agent = agents.filter(pk=agent_id).first()
         if agent is None:
             raise AgentNotFound(f"No agent with id {agent_id}.", field="agent_id")
         if not agent.is_active:
             raise NoActiveAgent(f"Agent {agent.name!r} is not active.", field="agent_id")
         return agent
-    agent = Agent.objects.filter(is_active=True).order_by("-is_default", "name").first()
+    agent = agents.filter(is_active=True).order_by("-is_default", "name").first()
     if agent is not None:
         return agent
     if not Agent.objects.exists():
@@ -364,13 +368,18 @@ def _log_transaction() -> Iterator[None]:
 
 
 def _write_trace(turn: _Turn, **run_fields: Any) -> None:
-    """Save the turn's steps, token usage and the run's final fields in one transaction."""
+    """Save the run with its final fields, its steps and its token usage in one transaction."""
+    run = turn.run
+    for name, value in run_fields.items():
+        setattr(run, name, value)
     with _log_transaction():
+        run.save()
         if turn.pending_steps:
             AgentStep.objects.bulk_create(turn.pending_steps)
         if turn.pending_usage:
             TokenUsage.objects.bulk_create(turn.pending_usage)
-        AgentRun.objects.filter(pk=turn.run.pk).update(**run_fields)
+        if any(effect.kind == "outcome_reported" for effect in turn.ctx.side_effects):
+            ConversationOutcome.objects.filter(conversation_id=turn.ctx.request.conversation_id, run=None).update(run=run)
     turn.pending_steps, turn.pending_usage = [], []
 
 
@@ -394,9 +403,9 @@ def run_turn(request: TurnRequest, *, dry_run: bool = False) -> TurnResult:
     offline responder, tools answer the model with an error. Raises ``AgentNotFound`` /
     ``NoActiveAgent`` when there is no agent to answer. ``dry_run`` simulates the tools
     that write (no order, no lead change), for tests and the playground. Not atomic: the
-    run is saved as it starts, its steps and token usage in one write as it ends or fails
-    (a killed worker leaves a run still "running"); the tools' own writes are their
-    services' durable transactions.
+    run, its steps and its token usage are saved in one write as it ends or fails (a killed
+    worker leaves no run; the channel's turn row shows it); the tools' own writes are
+    their services' durable transactions.
     """
     for event in _turn_events(request, dry_run=dry_run, stream=False):
         if event.result is not None:
@@ -416,17 +425,17 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
     started = time.monotonic()
     agent = agent_for_turn(request.agent_id)
     question = latest_question(tuple(_to_chat(m) for m in request.messages[-LATEST_QUESTION_SCAN:]))
-    with _log_transaction():
-        run = AgentRun.objects.create(
-            agent=agent, conversation_id=request.conversation_id, channel=request.channel,
-            turn_key=request.turn_key, lead_id=request.lead_id, dry_run=dry_run, question=question,
-        )
+    # Saved with its steps when the turn ends (one write): see ``_write_trace``.
+    run = AgentRun(
+        agent=agent, conversation_id=request.conversation_id, channel=request.channel,
+        turn_key=request.turn_key, lead_id=request.lead_id, dry_run=dry_run, question=question,
+    )
     facts = store_facts()
     turn = _Turn(
         agent=agent, run=run, facts=facts,
         chain=[(ProviderKind.OFFLINE, "")] if request.offline_only else provider_chain(agent),
         ctx=tools.ToolContext(
-            agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run, run_id=run.pk,
+            agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run,
             store_tools=tools.load_store_tools(agent.enabled_tools or []),
         ),
     )
@@ -616,8 +625,6 @@ def _finish(turn: _Turn, reply: str, started: float, rounds: int = 0) -> TurnRes
         "finished_at": timezone.now(),
     }
     _write_trace(turn, **final)
-    for name, value in final.items():
-        setattr(run, name, value)
     logger.info(
         "agents.turn_finished",
         extra={"run_id": run.pk, "agent_id": turn.agent.pk, "status": run.status, "provider": provider,

@@ -207,10 +207,13 @@ def main() -> None:
                               (f"{args.turns} fresh conversations", fresh)):
             totals, llm = measure(source)
             overhead = [t - m for t, m in zip(totals, llm, strict=True)]
+            # The client's own work (building and parsing the requests) counted as overhead too.
+            beyond_bare = [t - 2 * _pct(bare, 50) for t in totals]
             print(f"\n{label} (2 model calls + search_knowledge per turn):")
             print(_line("whole turn", totals))
             print(_line("inside the 2 model calls", llm))
             print(_line("overhead (turn - model)", overhead))
+            print(_line("turn - 2 bare round-trips", beyond_bare))
             tail = overhead[-20:]
             print(f"  overhead of the last 20 turns: mean {statistics.mean(tail):.2f} ms, "
                   f"p95 {_pct(tail, 95):.2f} ms")

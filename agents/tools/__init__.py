@@ -39,7 +39,7 @@ TOOL_ALIASES = {"handoff": "human_handoff", "get_product": "get_product_details"
 
 def load_store_tools(names: list[str]) -> dict[str, Tool]:
     """The store's own tools among ``names`` (one query; none when all are built in)."""
-    wanted = [n for n in names if n not in TOOLS]
+    wanted = [n for n in names if n not in TOOLS and n not in TOOL_ALIASES]
     return web.store_tools(wanted) if wanted else {}
 
 

@@ -23,7 +23,6 @@ class ToolContext:
     side_effects: list[SideEffect] = field(default_factory=list)
     handoff_reason: str = ""
     sources: list[str] = field(default_factory=list)
-    run_id: int | None = None
     # The store's own HTTP/webhook tools, loaded once per turn (by name).
     store_tools: dict[str, Tool] = field(default_factory=dict)
 

@@ -14,7 +14,10 @@ logger = logging.getLogger(__name__)
 def search_knowledge(ctx: ToolContext, args: dict[str, Any], call_id: str) -> dict[str, Any]:
     from knowledge.search import search
 
-    collections = list(ctx.agent.knowledge_collections.values_list("pk", flat=True)) if ctx.agent.pk else []
+    collections = getattr(ctx.agent, "knowledge_collection_ids", None)  # read with the agent for a turn
+    if collections is None:
+        collections = list(ctx.agent.knowledge_collections.values_list("pk", flat=True)) if ctx.agent.pk else []
+    collections = [pk for pk in collections if pk is not None]
     top_k = int(args.get("top_k", 3))
     try:
         hits = search(args["query"], top_k=top_k, collection_ids=collections)

@@ -248,7 +248,7 @@ def report_outcome(ctx: ToolContext, args: dict[str, Any], call_id: str) -> dict
         conversation_id=ctx.request.conversation_id,
         defaults={
             "outcome": args["outcome"], "confidence": confidence, "note": args.get("note", ""),
-            "agent": ctx.agent if ctx.agent.pk else None, "run_id": ctx.run_id,
+            "agent": ctx.agent if ctx.agent.pk else None, "run": None,
             "channel": ctx.request.channel, "lead_id": ctx.lead_id, "updated_at": timezone.now(),
         },
     )
