@@ -60,12 +60,14 @@ def test_full_text_leg_rescues_exact_terms_the_vector_leg_ranks_low(policies, gu
     assert all(h.text_rank is None for h in vector_only)
 
 
-def test_fusion_orders_by_reciprocal_rank_across_both_legs(policies, guides):
+def test_fusion_orders_by_weighted_reciprocal_rank_across_both_legs(policies, guides, settings):
+    settings.KNOWLEDGE_RRF_K, settings.KNOWLEDGE_VECTOR_WEIGHT = 5, 2.0
+    settings.KNOWLEDGE_FULLTEXT_WEIGHT = 1.0
     hybrid = search("refund paid with PIX", top_k=10, candidates=10)
     vector = {h.chunk_id: i for i, h in enumerate(search("refund paid with PIX", mode="vector", top_k=10), 1)}
     text = {h.chunk_id: i for i, h in enumerate(search("refund paid with PIX", mode="fulltext", top_k=10), 1)}
     expected = {
-        cid: sum(1 / (60 + leg[cid]) for leg in (vector, text) if cid in leg) / (2 / 61)
+        cid: sum(w / (5 + leg[cid]) for w, leg in ((2, vector), (1, text)) if cid in leg) / (3 / 6)
         for cid in set(vector) | set(text)
     }
     assert [h.score for h in hybrid] == pytest.approx(sorted(expected.values(), reverse=True)[:10], abs=1e-5)
