@@ -29,15 +29,25 @@ from channels.services.templates import TemplateCall, approved_names, check_temp
 logger = logging.getLogger(__name__)
 
 
+CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
+_WINDOWED_KINDS = (ChannelKind.WHATSAPP, ChannelKind.MESSENGER, ChannelKind.INSTAGRAM)
+
+
 def send_message(conversation_id: int, text: str, *, author: str = "staff",
                  idempotency_key: str | None = None, template: TemplateCall | None = None) -> Message:
     """Queue a message from the store (staff, its systems) to the conversation's contact
     and enqueue its delivery. With ``template`` it is sent as that WhatsApp template
-    (``text`` is its rendered body). Idempotent for the same ``idempotency_key``."""
+    (``text`` is its rendered body). Idempotent for the same ``idempotency_key``.
+
+    Raises ``ConversationNotFound`` and, for free text on a Meta channel more than 24
+    hours after the contact last wrote, ``OutsideCustomerServiceWindow``.
+    """
     with transaction.atomic():
         conversation = Conversation.objects.select_related("channel").filter(pk=conversation_id).first()
         if conversation is None:
             raise ConversationNotFound(f"No conversation {conversation_id} here.")
+        if template is None and conversation.channel.kind in _WINDOWED_KINDS:
+            _check_customer_service_window(conversation.channel, conversation, conversation.contact_id)
         defaults = {
             "conversation": conversation, "channel": conversation.channel, "direction": Direction.OUT,
             "author": author, "text": text, "status": MessageStatus.QUEUED,
@@ -52,10 +62,6 @@ def send_message(conversation_id: int, text: str, *, author: str = "staff",
 
             _on_commit_enqueue(tasks.deliver_message, [message.pk])
     return message
-
-
-CUSTOMER_SERVICE_WINDOW = timedelta(hours=24)
-_WINDOWED_KINDS = (ChannelKind.WHATSAPP, ChannelKind.MESSENGER, ChannelKind.INSTAGRAM)
 
 
 def send_to_contact(channel_id: int, contact_id: str, text: str = "", *, template: TemplateCall | None = None,

@@ -204,3 +204,24 @@ def test_staff_sync_templates_from_the_channel_list_and_see_them_in_the_console(
     assert "5 new, 0 updated, 0 removed" in done.content.decode()
     assert listing.status_code == 200
     assert "order_ready" in listing.content.decode() and "black_friday" in listing.content.decode()
+
+
+def test_staff_cannot_send_free_text_from_the_console_once_the_window_closed(client, store, whatsapp_channel):
+    from django.contrib.auth import get_user_model
+
+    from channels.models import Conversation
+    from channels.tests.test_admin import _inline_management
+    from conftest import STORE_A
+
+    _customer_wrote(whatsapp_channel, hours_ago=26)
+    conversation = Conversation.objects.get()
+    client.force_login(get_user_model().objects.get(username=STORE_A["owner_email"]))
+
+    response = client.post(f"/admin/channels/conversation/{conversation.pk}/change/",
+                           {"staff_message": "Oi Ana, ainda tem interesse?", **_inline_management()},
+                           HTTP_HOST="store-a.localhost",
+                           follow=True)
+    connection.set_tenant(store)
+
+    assert "customer-service window is closed" in response.content.decode()
+    assert not Message.objects.filter(direction=Direction.OUT).exists()
