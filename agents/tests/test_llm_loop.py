@@ -269,3 +269,39 @@ def test_an_up_front_agent_puts_the_passages_in_the_prompt_and_a_greeting_retrie
     assert greeted.sources == ()
     steps = AgentStep.objects.filter(kind="tool").values_list("run__turn_key", "name")
     assert list(steps) == [("k1", "search_knowledge (up front)")]
+
+
+def test_a_sale_through_the_openai_client_reserves_stock_returns_the_payment_link_and_is_made_once(
+    llm_agent, fake_llm, products, lead, settings
+):
+    from agents import vault
+    from orders.models import Order
+    from orders.tests.conftest import FakeAbacatePay
+
+    abacatepay = FakeAbacatePay()
+    settings.ABACATEPAY_BASE_URL = abacatepay.url
+    settings.AGENTS_ORDER_PAYMENT_GATEWAY = "abacatepay"
+    vault.set_credential("payment", "abacatepay", "abc_test_key")
+    collant = products["collant"]
+    order_call = {"items": [{"product_id": collant.pk, "quantity": 2}]}
+    fake_llm.script = [
+        completion(tool_calls=[tool_call("call_1", "search_products", {"query": "collant manga longa"})]),
+        completion(tool_calls=[tool_call("call_2", "create_order", order_call)]),
+        # The model repeats the call (a new id, the same items): still one order.
+        completion(tool_calls=[tool_call("call_3", "create_order", order_call)]),
+        lambda body: completion(f"Pedido {json.loads(body['messages'][-1]['content'])['order_number']} criado! "
+                                f"Pague aqui: {json.loads(body['messages'][-1]['content'])['payment_url']}"),
+    ]
+    try:
+        result = services.run_turn(turn("Quero 2 collants manga longa", lead=lead, turn_key="c9:m3"))
+    finally:
+        abacatepay.close()
+
+    order = Order.objects.get()
+    collant.refresh_from_db()
+    assert collant.stock_quantity == 5
+    assert order.status == "pending_payment" and order.payment_url.startswith("https://pay.abacatepay.com/")
+    assert result.reply == f"Pedido {order.number} criado! Pague aqui: {order.payment_url}"
+    first, repeated = (json.loads(fake_llm.tool_messages(i)[-1]["content"]) for i in (2, 3))
+    assert first["order_number"] == repeated["order_number"] == order.number
+    assert first["payment_url"] == order.payment_url
