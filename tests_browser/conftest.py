@@ -54,6 +54,7 @@ def console_stores(django_db_setup, django_db_blocker):
     from django.db import connection
     from django_tenants.utils import tenant_context
 
+    from catalog.embeddings import embed_products
     from catalog.selectors import get_store_profile
     from tenants import demo, services
     from tenants.models import Tenant
@@ -64,6 +65,9 @@ def console_stores(django_db_setup, django_db_blocker):
         shop_a, shop_b = Tenant.objects.get(slug=SHOP_A["slug"]), Tenant.objects.get(slug=SHOP_B["slug"])
         with tenant_context(shop_a):
             demo.populate(shop_a)
+            # The products' embeddings now, not whenever the worker gets to them: the
+            # playground's product answers rank by them.
+            embed_products()
         with tenant_context(shop_b):
             profile = get_store_profile()
             profile.language = "es"
