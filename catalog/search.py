@@ -70,8 +70,12 @@ class ProductHit:
     currency: str
     stock: int | None  # None: the store does not count units of this product
     in_stock: bool
-    score: float
+    score: float  # the ranking score: the lexical score alone, or the fused rank score
     parent_id: int | None
+    # How well the product matched on its own terms, for callers that must judge a hit
+    # (a fused rank score only orders): the lexical score, and the embedding similarity.
+    text_score: float = 0.0
+    similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,9 @@ def search_products(
 
     where, params = _filters(price_min, price_max, category, attributes, in_stock_only)
     lexical = _lexical(plan, query.strip().lower(), config, where, params, collapse_variants, limit)
+    lexical = [replace(h, text_score=h.score) for h in lexical]
     semantic = _semantic(plan.text, where, params, collapse_variants, limit) if plan.text and semantic_leg else []
+    semantic = [replace(h, similarity=h.score) for h in semantic]
     hits = _fuse(lexical, semantic, limit, collapse_variants) if semantic else lexical[:limit]
     logger.info(
         "catalog.searched",
@@ -448,6 +454,7 @@ def _fuse(
     scores: dict[int, float] = {}
     shown: dict[int, ProductHit] = {}
     lexical_rank: dict[int, int] = {}
+    similarity = {key(h): h.similarity for h in reversed(semantic)}  # a family's best
     for weight, leg in ((LEXICAL_WEIGHT, lexical), (SEMANTIC_WEIGHT, semantic)):
         ranked: dict[int, ProductHit] = {}
         for hit in leg:
@@ -458,4 +465,7 @@ def _fuse(
             if leg is lexical:
                 lexical_rank[k] = rank
     ordered = sorted(scores, key=lambda k: (-scores[k], lexical_rank.get(k, 10**9)))
-    return [replace(shown[k], score=round(scores[k], 6)) for k in ordered][:limit]
+    return [
+        replace(shown[k], score=round(scores[k], 6), similarity=similarity.get(k, 0.0))
+        for k in ordered
+    ][:limit]

@@ -67,11 +67,10 @@ def test_staff_chat_with_the_agent_in_the_playground_and_get_an_answer(page, con
         page.locator("button[name=send]").click()
     screenshot(page, "06-playground")
 
-    # The offline responder answers from the store's own data: the catalog (name, price,
-    # stock) or, when no product ranks high enough, a passage of its knowledge base.
+    # A price question is answered from the catalog: the product, its price and stock.
     reply = page.locator(".pg-agent").last.inner_text()
-    assert "sapatilha" in reply.lower()
-    assert "Encontrei" in reply  # "Encontrei estes produtos..." / "Encontrei isto em ..."
+    assert "Encontrei estes produtos no catálogo" in reply
+    assert "Sapatilha de Ponta Clássica — R$ 289,90" in reply
     assert page.locator(".pg-steps").get_by_text("search_products").first.is_visible()
 
 

@@ -227,7 +227,10 @@ class OfflineResponder:
         passages = (results.get("search_knowledge") or {}).get("passages") or []
         intent = bool(asked & PRODUCT_INTENT)
         threshold = PRODUCT_SCORE_WITH_INTENT if intent else PRODUCT_SCORE_WITHOUT_INTENT
-        good_products = [p for p in products if (p.get("score") or 0) >= threshold]
+        # Judged by how well the words matched: a fused rank score only orders the hits.
+        good_products = [
+            p for p in products if (p.get("text_score", p.get("score")) or 0) >= threshold
+        ]
 
         passage = next(
             (

@@ -15,7 +15,10 @@ def demo_store(store):
     from catalog import demo as catalog_demo
     from knowledge import demo as knowledge_demo
 
+    from catalog.embeddings import embed_products
+
     catalog_demo.populate()
+    embed_products()  # as the worker does after the demo loads: search has its semantic leg
     knowledge_demo.populate()
     return demo.populate()
 

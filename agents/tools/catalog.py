@@ -20,6 +20,8 @@ def _hits(hits) -> dict[str, Any]:
                 "stock": h.stock,
                 "in_stock": h.in_stock,
                 "score": h.score,
+                "text_score": h.text_score,
+                "similarity": h.similarity,
             }
             for h in hits
         ]
