@@ -118,7 +118,7 @@ def synthetic_products(count: int, seed: int = 7) -> list[tuple]:
         description = f"{kind} de {material} na cor {colour}, tamanho {size}. Marca {brand}."
         price = rng.randint(1990, 59990) / 100
         rows.append((f"SYN-{i:06d}", name, description, price, rng.randint(0, 40),
-                     '{"cor": "%s", "tamanho": "%s"}' % (colour, size)))
+                     f'{{"cor": "{colour}", "tamanho": "{size}"}}'))
     return rows
 
 

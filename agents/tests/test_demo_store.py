@@ -13,9 +13,8 @@ FOOTER = "(Sou o assistente automático da loja: respondo com as informações c
 @pytest.fixture
 def demo_store(store):
     from catalog import demo as catalog_demo
-    from knowledge import demo as knowledge_demo
-
     from catalog.embeddings import embed_products
+    from knowledge import demo as knowledge_demo
 
     catalog_demo.populate()
     embed_products()  # as the worker does after the demo loads: search has its semantic leg

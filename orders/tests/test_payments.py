@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import Product
+from conftest import shared_fixture
 from orders import services
 from orders.errors import (
     GatewayRejected,
@@ -12,7 +13,6 @@ from orders.errors import (
     UnknownGateway,
     WebhookRejected,
 )
-from conftest import shared_fixture
 from orders.models import Order, PaymentWebhookEvent
 from orders.payments.abacatepay import sign
 
