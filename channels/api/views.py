@@ -66,7 +66,7 @@ class EventStreamRenderer(BaseRenderer):
 class EventStreamView(APIView):
     """Server-sent events of the store (the same events as its webhooks), live."""
 
-    required_scope = "read"
+    required_scope = "app"  # the store's frontend; a read-only key may look too
     read_scope_can_list = True
     permission_classes = [IsAuthenticated, StoreOnly, HasScope]
     renderer_classes = [JSONRenderer, EventStreamRenderer]
@@ -85,7 +85,7 @@ class EventStreamView(APIView):
 class ChannelStatusView(APIView):
     """Whether a channel's credentials work and its number/instance is connected."""
 
-    required_scope = "read"
+    required_scope = "app"  # the store's frontend; a read-only key may look too
     read_scope_can_list = True
     permission_classes = [IsAuthenticated, StoreOnly, HasScope]
 
@@ -152,7 +152,7 @@ class ReturnToBotView(APIView):
 class TemplateListView(APIView):
     """The WhatsApp channel's message templates as last synced from Meta."""
 
-    required_scope = "read"
+    required_scope = "app"  # the store's frontend; a read-only key may look too
     read_scope_can_list = True
     permission_classes = [IsAuthenticated, StoreOnly, HasScope]
 

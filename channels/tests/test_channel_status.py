@@ -35,3 +35,16 @@ def test_a_rejected_token_is_reported_not_raised(client, store, provider, whatsa
     assert response.status_code == 200
     assert response.json() == {"channel_id": whatsapp_channel.pk, "ok": False,
                                "detail": "HTTP 401: Error validating access token"}
+
+
+def test_the_store_frontend_key_and_a_read_only_key_both_see_the_status(client, store, provider, whatsapp_channel):
+    for scopes in (["app"], ["read"]):
+        key = create_api_key(store, "frontend", scopes).key
+        response = client.get(f"/api/v1/channels/{whatsapp_channel.pk}/status", HTTP_HOST="store-a.localhost",
+                              HTTP_AUTHORIZATION=f"Bearer {key}")
+        connection.set_tenant(store)
+        assert response.status_code == 200, scopes
+    webhook_only = create_api_key(store, "erp", ["webhook"]).key
+    refused = client.get(f"/api/v1/channels/{whatsapp_channel.pk}/status", HTTP_HOST="store-a.localhost",
+                         HTTP_AUTHORIZATION=f"Bearer {webhook_only}")
+    assert refused.status_code == 403
