@@ -297,7 +297,7 @@ KNOWLEDGE_CHUNK_OVERLAP = env.int("KNOWLEDGE_CHUNK_OVERLAP", default=32)
 # HNSW candidates per query: higher means better recall, slower search.
 KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
 # Reciprocal rank fusion of the vector and full-text legs: score = Σ weight / (k + rank).
-# Chosen with benchmarks/knowledge_search.py (StackFAQ): a small k and the vector leg
+# Chosen with benchmarks/retrieval_quality.py (StackFAQ): a small k and the vector leg
 # weighted twice make the fused ranking beat both legs (equal weights, k=60 was worse than
 # the vector leg alone).
 KNOWLEDGE_RRF_K = env.int("KNOWLEDGE_RRF_K", default=5)
@@ -329,6 +329,11 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "EXCEPTION_HANDLER": "tenants.api.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "tenants.api.parsers.StorableJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

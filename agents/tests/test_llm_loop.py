@@ -37,9 +37,9 @@ def test_the_agent_searches_the_catalog_then_answers(llm_agent, fake_llm, produc
     [tool_message] = fake_llm.tool_messages(1)
     assert tool_message["tool_call_id"] == "call_1"
     found = json.loads(tool_message["content"])["products"]
-    assert found[0] | {"score": None} == {
+    assert found[0] | {"score": None, "text_score": None} == {
         "product_id": products["collant"].pk, "sku": "COL-ML", "name": "Collant Manga Longa", "price": "99.90",
-        "currency": "BRL", "stock": 7, "in_stock": True, "score": None,
+        "currency": "BRL", "stock": 7, "in_stock": True, "score": None, "text_score": None,
     }
     usage = list(TokenUsage.objects.order_by("pk").values_list("provider", "model", "prompt_tokens", "completion_tokens", "cost"))
     # gpt-4o-mini: $0.15 / $0.60 per million tokens.

@@ -20,8 +20,7 @@ def _hits(hits) -> dict[str, Any]:
                 "stock": h.stock,
                 "in_stock": h.in_stock,
                 "score": h.score,
-                "text_score": h.text_score,
-                "similarity": h.similarity,
+                "text_score": h.text_score,  # how well the words matched (score only orders)
             }
             for h in hits
         ]

@@ -404,3 +404,18 @@ def test_bad_store_profile_input_names_the_field(app, payload, field):
     response = app.put("store/profile", payload)
     assert response.status_code == 400
     assert field in error(response)["fields"]
+
+
+@pytest.mark.parametrize("attributes", [
+    {"cor": "preto\u0000"},          # PostgreSQL cannot store a NUL character
+    {"\udae0tamanho": "36"},         # nor an unpaired surrogate (here in a key)
+])
+def test_text_the_database_cannot_store_is_a_400_naming_the_field_and_changes_nothing(app, store, attributes):
+    item = product(sku="NUL-1", name="Collant", attributes={"cor": "rosa"})
+
+    response = app.patch(f"products/{item.pk}", {"attributes": attributes, "price": "10.00"})
+
+    assert response.status_code == 400
+    assert list(error(response)["fields"]) == ["attributes"]
+    item.refresh_from_db()
+    assert (item.attributes, str(item.price)) == ({"cor": "rosa"}, "100.00")

@@ -9,7 +9,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.filters import OrderingFilter
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +26,7 @@ from knowledge.api.serializers import (
 )
 from knowledge.models import Collection, Document
 from knowledge.search import search
+from tenants.api.parsers import StorableJSONParser
 
 
 def _collections():
@@ -83,7 +84,7 @@ class DocumentListView(generics.ListAPIView):
     filterset_class = DocumentFilter
     ordering_fields = ["created_at", "title", "size_bytes"]
     ordering = ["-created_at"]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, StorableJSONParser]
 
     @extend_schema(
         request={"multipart/form-data": NewDocumentSerializer, "application/json": NewDocumentSerializer},
