@@ -295,7 +295,7 @@ KNOWLEDGE_MAX_UPLOAD_BYTES = env.int("KNOWLEDGE_MAX_UPLOAD_BYTES", default=10 * 
 KNOWLEDGE_CHUNK_TOKENS = env.int("KNOWLEDGE_CHUNK_TOKENS", default=256)
 KNOWLEDGE_CHUNK_OVERLAP = env.int("KNOWLEDGE_CHUNK_OVERLAP", default=32)
 # HNSW candidates per query: higher means better recall, slower search.
-KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=200)  # benchmarks/retrieval.py
 # Reciprocal rank fusion of the vector and full-text legs: score = Σ weight / (k + rank).
 # Chosen with benchmarks/retrieval_quality.py (StackFAQ): a small k and the vector leg
 # weighted twice make the fused ranking beat both legs (equal weights, k=60 was worse than
