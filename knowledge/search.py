@@ -6,7 +6,7 @@ them: ``score = Σ weight_leg / (k + rank)`` over the legs a chunk appears in, n
 so 1.0 means "first in every leg". RRF needs no calibration between the two very different
 score scales, and a chunk both legs like beats one only a single leg likes. The legs'
 weights and ``k`` are settings (``KNOWLEDGE_VECTOR_WEIGHT``, ``KNOWLEDGE_FULLTEXT_WEIGHT``,
-``KNOWLEDGE_RRF_K``) whose defaults were chosen with ``benchmarks/knowledge_search.py``.
+``KNOWLEDGE_RRF_K``) whose defaults were chosen with ``benchmarks/retrieval_quality.py``.
 """
 
 from __future__ import annotations
