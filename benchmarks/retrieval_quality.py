@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import statistics
 import sys
 import time
@@ -29,15 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BENCH_DB = "atendo_knowledge_bench"
 
-from benchmarks.throwaway_db import drop_database, fresh_database  # noqa: E402
+from benchmarks.throwaway_db import percentile, store_in_throwaway_db  # noqa: E402
 
 FIXTURE = ROOT.parent / "shared" / "fixtures" / "knowledge" / "stackfaq"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def main() -> None:
@@ -53,43 +46,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the throw-away database")
     args = parser.parse_args()
 
-    url = fresh_database(BENCH_DB)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["TENANT_SPARE_POOL_SIZE"] = "0"
-    from config import embedded
-
-    redis_url = os.environ.get("REDIS_URL") or embedded.redis_url()
-    os.environ["CELERY_BROKER_URL"] = redis_url.rsplit("/", 1)[0] + "/15"
-    if args.embedder:
-        os.environ["KNOWLEDGE_EMBEDDER"] = args.embedder
-    import logging
-
-    import django
-
-    django.setup()
-    logging.getLogger("tenants").setLevel(logging.WARNING)
-    logging.getLogger("knowledge").setLevel(logging.WARNING)
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
-    from django.core.management import call_command
-    from django_tenants.utils import tenant_context
-
-    from tenants import services as tenant_services
-
-    try:
-        call_command("migrate_schemas", shared=True, verbosity=0)
-        tenant_services.ensure_platform()
-        store = tenant_services.provision_store(
-            slug="faq-bench", name="FAQ bench", owner_email="owner@faq-bench.test"
-        )
-        with tenant_context(store):
-            run(args)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(BENCH_DB)
+    with store_in_throwaway_db(BENCH_DB, slug="faq-bench", keep=args.keep, env={"KNOWLEDGE_EMBEDDER": args.embedder} if args.embedder else None,
+                               quiet=("tenants", "knowledge", "httpx2")):
+        run(args)
 
 
 def run(args) -> None:
