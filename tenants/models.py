@@ -39,6 +39,8 @@ class Tenant(TenantMixin):
 
     class Meta:
         ordering = ["slug"]
+        verbose_name = "store"  # what operators call it in the platform admin
+        verbose_name_plural = "stores"
 
     def __str__(self) -> str:
         return self.name or self.slug

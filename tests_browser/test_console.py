@@ -122,6 +122,8 @@ def test_operators_see_the_stores_in_the_platform_admin(page, console):
     assert page.get_by_role("link", name=SHOP_A["slug"]).is_visible()
     assert page.get_by_text("Atendo platform").first.is_visible()
     screenshot(page, "10-platform-stores")
+    shown = page.locator("body").inner_text()
+    assert re.search(r"\d+ stores", shown) and "enant" not in shown  # operators' word, not "tenants"
 
 
 def test_staff_create_an_agent_from_the_sales_template(page, console):
