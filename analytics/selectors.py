@@ -33,6 +33,8 @@ Definitions (what a caller may rely on):
   conversations.
 - **Outcome** of each conversation, the first rule that matches:
   ``sale`` its lead has an order paid in the range;
+  the agent's own label (``report_outcome``) when it gave one: ``support``, ``lead`` or
+  ``lost`` as labelled, and ``sale`` as ``lead`` (a sale counts once it is paid);
   ``lost`` its lead's stage is ``lost``, or an order of the lead created in the range was
   cancelled or expired and none is still open;
   ``lead`` its lead has an open order (draft, pending payment) created in the range or
@@ -51,7 +53,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from agents.models import Agent
+from agents.models import Agent, ConversationOutcome
 from analytics.errors import InvalidRange
 from analytics.rollups import (
     MESSAGE_DAYS,
@@ -211,6 +213,7 @@ def store_dashboard(start: date, end: date, *, use_rollups: bool = True) -> Dash
     tables = {
         "message": Message._meta.db_table, "conversation": Conversation._meta.db_table,
         "order": Order._meta.db_table, "lead": Lead._meta.db_table,
+        "outcome": ConversationOutcome._meta.db_table,
     }
 
     sources = day_sources(start, end, zone, use_rollups=use_rollups)
@@ -313,6 +316,8 @@ def _figures(tables: dict, params: dict, sources: DaySources) -> dict:
             SELECT a.n_in, a.n_out, a.first_in,
                    c.handoff_at >= %(since)s AND c.handoff_at < %(until)s AS handed_off,
                    CASE WHEN lo.sold THEN 'sale'
+                        WHEN co.outcome = 'sale' THEN 'lead'
+                        WHEN co.outcome IS NOT NULL THEN co.outcome
                         WHEN l.stage = %(lost)s OR (lo.dropped AND NOT lo.open) THEN 'lost'
                         WHEN lo.open OR l.stage = %(qualified)s THEN 'lead'
                         ELSE 'support' END AS outcome
@@ -320,6 +325,7 @@ def _figures(tables: dict, params: dict, sources: DaySources) -> dict:
               JOIN {tables["conversation"]} c ON c.id = a.conversation_id
               LEFT JOIN {tables["lead"]} l ON l.id = c.lead_id
               LEFT JOIN lead_orders lo ON lo.lead_id = c.lead_id
+              LEFT JOIN {tables["outcome"]} co ON co.conversation_id = a.conversation_id
         ),
         handoffs AS (
             SELECT (handoff_at AT TIME ZONE %(tz)s)::date AS day, count(*) AS handoffs

@@ -141,3 +141,21 @@ def test_first_response_counts_from_the_customers_first_message(store):
     assert (dashboard.conversations, dashboard.messages_in, dashboard.messages_out) == (3, 3, 2)
     assert dashboard.first_response_median_seconds == 210.0
     assert (dashboard.answered, dashboard.unanswered) == (2, 1)
+
+
+def test_the_agents_own_label_decides_the_outcome_a_paid_order_aside(store_a_data):
+    from agents.models import ConversationOutcome
+    from channels.models import Conversation
+
+    def label(contact: str, outcome: str) -> None:
+        conversation = Conversation.objects.get(contact_id=contact)
+        ConversationOutcome.objects.create(conversation_id=conversation.pk, outcome=outcome, confidence=Decimal("0.9"))
+
+    label("anonymous", "lost")  # rules alone: support
+    label("erin", "sale")       # claimed, but nothing paid: counts as a lead, not a sale
+    label("ana", "support")     # paid in the range: a sale whatever the label
+
+    dashboard = store_dashboard(START, END)
+
+    assert dashboard.outcomes == Outcomes(sale=1, lead=2, support=0, lost=3)
+    assert dashboard.converted_conversations == 1
