@@ -11,7 +11,6 @@ analytics — but the turn runs in the request instead of after the accumulator'
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from rest_framework.views import APIView
 
 from agents import services as agent_services
 from agents.models import Agent
+from agents.sse import sse, turn_event_frames
 from agents.turns import TurnResult
 from channels import services
 from channels.errors import TurnBusy
@@ -219,41 +219,32 @@ def chat(agent_id: int, text: str, **options: str) -> dict:
     return _reply_body(opened, results[-1] if results else None, turn)
 
 
-def _sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n".encode()
-
-
 def chat_events(opened: ChatTurn) -> Iterator[bytes]:
     """The turn as Server-Sent Events. The reply is recorded in the conversation once the
     agent has finished, exactly as ``chat`` records it."""
-    yield _sse("progress", {"stage": "received", "thread_id": opened.thread_id,
-                            "conversation_id": opened.conversation.pk})
+    yield sse("progress", {"stage": "received", "thread_id": opened.thread_id,
+                           "conversation_id": opened.conversation.pk})
     if opened.turn is None or opened.turn.status != TurnStatus.PENDING:
         body = _reply_body(opened, None, opened.turn)
-        yield _sse("metadata", {k: v for k, v in body.items() if k != "reply"})
-        yield _sse("done", {"reply": body["reply"]})
+        yield sse("metadata", {k: v for k, v in body.items() if k != "reply"})
+        yield sse("done", {"reply": body["reply"]})
         return
     try:
         request = services.build_turn_request(opened.turn)
         if services.check_budget().exceeded:
             request = replace(request, offline_only=True)
         request = replace(request, agent_id=opened.agent.pk)
-        result = None
-        for event in agent_services.stream_turn(request):
-            if event.result is not None:
-                result = event.result
-            elif event.kind in ("progress", "tool_call", "source", "answer"):
-                yield _sse(event.kind, event.data)
+        result = yield from turn_event_frames(agent_services.stream_turn(request))
         turn = services.run_turn(opened.turn.pk, runner=lambda _request: result)
     except Exception as exc:  # reported to the client and recorded on the turn, then logged
         logger.exception("channels.chat_stream_failed", extra={"turn_id": opened.turn.pk})
         services.fail_turn(opened.turn.pk, f"{type(exc).__name__}: {exc}")
-        yield _sse("error", {"code": getattr(exc, "code", "internal_error"),
-                             "message": getattr(exc, "message", "The agent failed to answer; try again.")})
+        yield sse("error", {"code": getattr(exc, "code", "internal_error"),
+                            "message": getattr(exc, "message", "The agent failed to answer; try again.")})
         return
     body = _reply_body(opened, result, turn)
-    yield _sse("metadata", {k: v for k, v in body.items() if k != "reply"})
-    yield _sse("done", {"reply": body["reply"]})
+    yield sse("metadata", {k: v for k, v in body.items() if k != "reply"})
+    yield sse("done", {"reply": body["reply"]})
 
 
 # --- views ------------------------------------------------------------------------------
@@ -289,7 +280,7 @@ class EventStreamRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         # Errors before the stream starts (400, 401, 404...) as one error event.
-        return _sse("error", (data or {}).get("error", data) if isinstance(data, dict) else {"message": str(data)})
+        return sse("error", (data or {}).get("error", data) if isinstance(data, dict) else {"message": str(data)})
 
 
 class ChatStreamView(APIView):
