@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
+from agents import admin_playground as playground
 from agents import selectors, services, vault
 from agents.agent_templates import TEMPLATES
 from agents.errors import AgentError
@@ -32,7 +35,6 @@ from agents.models import (
     TokenUsage,
 )
 from agents.tools import TOOLS
-from agents.turns import ConversationMessage, TurnRequest
 from config.admin_base import ModelAdmin, TabularInline
 
 
@@ -130,6 +132,8 @@ class AgentAdmin(ModelAdmin):
                  name="agents_agent_from_template"),
             path("<int:agent_id>/playground/", self.admin_site.admin_view(self.playground_view),
                  name="agents_agent_playground"),
+            path("<int:agent_id>/playground/stream/", self.admin_site.admin_view(self.playground_stream_view),
+                 name="agents_agent_playground_stream"),
         ]
         return own + super().get_urls()
 
@@ -149,52 +153,51 @@ class AgentAdmin(ModelAdmin):
         return HttpResponseRedirect(reverse("admin:agents_agent_change", args=[agent.pk]))
 
     def playground_view(self, request: HttpRequest, agent_id: int) -> HttpResponse:
-        """Staff type a message, see the reply and every step. Dry run unless unticked."""
+        """Staff write as a customer would and see the reply and every step; dry run unless
+        unticked. The page streams each turn from ``playground_stream_view``; this POST is
+        the same form without JavaScript (see ``agents.admin_playground``)."""
         agent = get_object_or_404(Agent, pk=agent_id)
-        history: list[dict] = []
-        run = None
-        result = None
-        error = ""
-        dry_run = True
+        thread = playground.new_thread()
+        run = result = metadata = None
+        error = "" if agent.is_active else _("The agent %(name)s is disabled: activate it to try it here.") % {
+            "name": agent.name}
         if request.method == "POST":
-            try:
-                history = [m for m in json.loads(request.POST.get("history") or "[]") if isinstance(m, dict)]
-            except ValueError:
-                history = []
-            dry_run = request.POST.get("dry_run") == "on"
+            thread = playground.read_thread(request.POST)
             text = (request.POST.get("message") or "").strip()
-            if text:
-                history.append({"role": "customer", "text": text})
-                turn = TurnRequest(
-                    conversation_id=0,
-                    channel="playground",
-                    messages=tuple(ConversationMessage(m["role"], str(m["text"])) for m in history
-                                   if m.get("role") in ("customer", "agent", "staff")),
-                    agent_id=agent.pk,
-                    turn_key="",
-                )
-                try:
-                    result = services.run_turn(turn, dry_run=dry_run)
-                except AgentError as exc:
-                    error = exc.message
-                else:
-                    if result.reply:
-                        history.append({"role": "agent", "text": result.reply})
-                    run = AgentRun.objects.filter(agent=agent, channel="playground").order_by("-pk").first()
+            try:
+                result, metadata = playground.run_once(agent, thread, text)
+            except (playground.PlaygroundInputError, AgentError) as exc:
+                error = exc.message
+            else:
+                history = [*thread.history, {"role": "customer", "text": text}]
+                if result.reply:
+                    history.append({"role": "agent", "text": result.reply})
+                thread = replace(thread, history=tuple(history), lead_id=metadata["lead_id"])
+                run = AgentRun.objects.filter(pk=result.run_id).first()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Playground — {agent.name}",
             "agent": agent,
-            "history": history,
-            "history_json": json.dumps(history, ensure_ascii=False),
+            "thread": thread,
+            "history": thread.history,
+            "history_json": thread.history_json,
             "result": result,
+            "metadata": metadata,
             "run": run,
             "steps": list(run.steps.all()) if run else [],
-            "dry_run": dry_run,
+            "dry_run": thread.dry_run,
             "error": error,
         }
         return TemplateResponse(request, "agents/playground.html", context)
+
+    def playground_stream_view(self, request: HttpRequest, agent_id: int) -> HttpResponse:
+        """The playground's turn as Server-Sent Events (POST from the page, with its CSRF
+        token); this store's agents only."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        agent = get_object_or_404(Agent, pk=agent_id)
+        return playground.stream_response(request, agent)
 
 
 class CredentialForm(forms.ModelForm):
