@@ -11,20 +11,19 @@ weights and ``k`` are settings (``KNOWLEDGE_VECTOR_WEIGHT``, ``KNOWLEDGE_FULLTEX
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.db.models.functions import Cast
 from pgvector import HalfVector, Vector
 from pgvector.django import CosineDistance, HalfVectorField, VectorField
 
 from knowledge.embedders import Embedder, get_embedder
-from knowledge.models import MAX_VECTOR_INDEX_DIMENSIONS, Chunk, EmbeddingSpace
-from knowledge.selectors import search_language
+from knowledge.models import MAX_VECTOR_INDEX_DIMENSIONS, Chunk, Collection, Document, EmbeddingSpace
+from knowledge.selectors import search_config
 
 MODES = ("hybrid", "vector", "fulltext")
 
@@ -108,61 +107,45 @@ def run_search(request: SearchRequest, *, embedder: Embedder | None = None) -> l
         raise ValueError(f"mode must be one of {MODES}")
     if not request.query.strip() or request.top_k <= 0:
         return []
-    embedder = embedder or get_embedder()
+    config = search_config()
+    embedder = embedder or get_embedder(config.embedder_override or settings.KNOWLEDGE_EMBEDDER)
     # Only the store's embedder's space answers: during a switch the new space fills up
     # beside it, and its vectors are not comparable with this embedder's queries.
-    space = EmbeddingSpace.objects.filter(embedder=embedder.name).first()
-    if space is None:
+    found = config.spaces.get(embedder.name)
+    if found is None:
         return []
-    base = _filtered(request).filter(space=space)
-    legs: list[tuple[float, list[tuple[int, float]]]] = []
-    similarity: dict[int, float] = {}
-    text_rank: dict[int, float] = {}
-    if request.mode in ("hybrid", "vector"):
-        vector_leg = _vector_leg(base, request, embedder, space)
-        similarity = dict(vector_leg)
-        legs.append((settings.KNOWLEDGE_VECTOR_WEIGHT, vector_leg))
+    space = EmbeddingSpace(pk=found[0], embedder=embedder.name, dimensions=found[1])
+    vector = embedder.embed_query(request.query) if request.mode in ("hybrid", "vector") else None
+    weights = []
+    if vector is not None:
+        weights.append(settings.KNOWLEDGE_VECTOR_WEIGHT)
     if request.mode in ("hybrid", "fulltext"):
-        text_leg = _fulltext_leg(base, request)
-        text_rank = dict(text_leg)
-        legs.append((settings.KNOWLEDGE_FULLTEXT_WEIGHT, text_leg))
-
-    k = settings.KNOWLEDGE_RRF_K
-    fused: dict[int, float] = {}
-    for weight, leg in legs:
-        for rank, (chunk_id, _) in enumerate(leg, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
-    best_possible = sum(weight for weight, _ in legs) / (k + 1)
-    ordered = sorted(
-        fused.items(), key=lambda item: (-item[1], -similarity.get(item[0], -1.0), item[0])
-    )
-    ordered = [(cid, s / best_possible) for cid, s in ordered if s / best_possible >= request.min_score]
-    ordered = ordered[: request.top_k]
-    if not ordered:
-        return []
-    rows = {
-        c.pk: c
-        for c in Chunk.objects.filter(pk__in=[cid for cid, _ in ordered]).select_related(
-            "document", "collection"
-        )
-    }
+        weights.append(settings.KNOWLEDGE_FULLTEXT_WEIGHT)
+    best_possible = sum(weights) / (settings.KNOWLEDGE_RRF_K + 1)
+    sql, params = _search_sql(request, space, vector, config.language, best_possible)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if vector is not None:
+            cursor.nextset()  # past the set_config of the vector leg's scan
+        rows = cursor.fetchall()
     hits = []
-    for chunk_id, score in ordered:
-        chunk = rows[chunk_id]
-        meta = chunk.metadata or {}
+    for (chunk_id, document_id, title, collection_id, collection_name, text, position, meta, fused,
+         similarity, text_rank) in rows:
+        # Django's connection hands jsonb over as text (JSONField decodes it).
+        meta = (json.loads(meta) if isinstance(meta, str) else meta) or {}
         hits.append(
             SearchHit(
-                chunk_id=chunk.pk,
-                document_id=chunk.document_id,
-                document_title=chunk.document.title,
-                collection_id=chunk.collection_id,
-                collection_name=chunk.collection.name,
-                text=chunk.text,
-                position=chunk.position,
+                chunk_id=chunk_id,
+                document_id=document_id,
+                document_title=title,
+                collection_id=collection_id,
+                collection_name=collection_name,
+                text=text,
+                position=position,
                 metadata=meta,
-                score=round(score, 6),
-                similarity=similarity.get(chunk_id),
-                text_rank=text_rank.get(chunk_id),
+                score=round(fused / best_possible, 6),
+                similarity=similarity,
+                text_rank=text_rank,
                 page=meta.get("page"),
                 row=meta.get("row"),
                 heading=meta.get("heading", ""),
@@ -171,40 +154,94 @@ def run_search(request: SearchRequest, *, embedder: Embedder | None = None) -> l
     return hits
 
 
-def _filtered(request: SearchRequest):
-    # Chunks exist only once a document's ingestion succeeded, and a re-index swaps them in
-    # one transaction: a document being re-indexed (or whose re-index failed) keeps answering.
-    qs = Chunk.objects.all()
+def _search_sql(
+    request: SearchRequest, space: EmbeddingSpace, vector: list[float] | None, language: str, best_possible: float
+) -> tuple[str, list]:
+    """The whole search as one round trip: the legs, their fusion and the hits' rows.
+
+    Each leg ranks its ``candidates``; a chunk's fused score is ``Σ weight / (k + rank)``
+    over the legs it appears in (added in the legs' order, as floats, so the numbers are
+    the ones Python's arithmetic gives), ordered by that score, then by similarity (a
+    chunk only the text leg found counts as -1), then by id. With the vector leg, the
+    statement is preceded by the HNSW scan's settings, local to the implicit transaction
+    of the two statements (or to the caller's transaction), so nothing leaks to the
+    connection.
+    """
+    chunks = Chunk._meta.db_table
+    where = ["c.space_id = %s"]
+    filters: list = [space.pk]
     if request.collection_ids:
-        qs = qs.filter(collection_id__in=request.collection_ids)
+        where.append("c.collection_id = ANY(%s)")
+        filters.append(list(request.collection_ids))
     if request.document_ids:
-        qs = qs.filter(document_id__in=request.document_ids)
+        where.append("c.document_id = ANY(%s)")
+        filters.append(list(request.document_ids))
     if request.metadata:
-        qs = qs.filter(metadata__contains=request.metadata)
-    return qs
-
-
-def _vector_leg(
-    base, request: SearchRequest, embedder: Embedder, space: EmbeddingSpace
-) -> list[tuple[int, float]]:
-    vector = embedder.embed_query(request.query)
-    filtered = bool(request.collection_ids or request.document_ids or request.metadata)
-    qs = nearest_chunks(base, vector, space, request.min_similarity)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            # SET LOCAL: the setting ends with this transaction, never leaks to the pool.
-            cursor.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true)",
-                [str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, request.candidates))],
-            )
-            if filtered:
-                # Filters drop index candidates after the scan; let it keep scanning
-                # until enough rows pass them (pgvector >= 0.8).
-                cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        rows = list(qs.values_list("pk", "distance")[: request.candidates])
-    # relaxed_order may return rows slightly out of order.
-    rows.sort(key=lambda r: r[1])
-    return [(pk, 1.0 - distance) for pk, distance in rows]
+        where.append("c.metadata @> %s::jsonb")
+        filters.append(json.dumps(request.metadata))
+    condition = " AND ".join(where)
+    k = settings.KNOWLEDGE_RRF_K
+    prefix, ctes, params, terms, joined = "", [], [], [], []
+    if vector is not None:
+        vector_type = space.vector_type
+        query_vector = (Vector(vector) if vector_type.startswith("vector") else HalfVector(vector)).to_text()
+        # The exact shape of the space's partial expression HNSW index (see ``nearest_chunks``).
+        distance = f"((c.embedding)::{vector_type} <=> %s::{vector_type})"
+        prefix = "SELECT set_config('hnsw.ef_search', %s, true)"
+        params.append(str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, request.candidates)))
+        if request.collection_ids or request.document_ids or request.metadata:
+            # Filters drop index candidates after the scan; let it keep scanning until
+            # enough rows pass them (pgvector >= 0.8). It may return rows slightly out of
+            # order, which the ranking below puts right.
+            prefix += ", set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+        prefix += "; "
+        threshold = ""
+        leg_params: list = [query_vector, *filters]
+        if request.min_similarity > 0:
+            threshold = f" AND {distance} <= %s"
+            leg_params += [query_vector, 1.0 - request.min_similarity]
+        ctes.append(
+            f"v AS (SELECT c.id, {distance} AS distance FROM {chunks} AS c WHERE {condition}{threshold} "
+            f"ORDER BY {distance} LIMIT %s), "
+            "vr AS (SELECT id, 1::float8 - distance AS similarity, "
+            "row_number() OVER (ORDER BY distance) AS n FROM v)"
+        )
+        params += [*leg_params, query_vector, request.candidates]
+        terms.append(("vr", settings.KNOWLEDGE_VECTOR_WEIGHT))
+    if request.mode in ("hybrid", "fulltext"):
+        # Questions are OR-ed term by term: a customer's wording rarely contains every
+        # word of the answer, and ts_rank already favours chunks matching more terms.
+        ctes.append(
+            "tq AS (SELECT CASE WHEN raw <> '' THEN to_tsquery(%s::regconfig, raw) END AS q "
+            "FROM (SELECT replace(plainto_tsquery(%s::regconfig, %s)::text, ' & ', ' | ') AS raw) AS r), "
+            f"t AS (SELECT c.id, ts_rank(c.search_vector, (SELECT q FROM tq)) AS rank FROM {chunks} AS c "
+            f"WHERE {condition} AND c.search_vector @@ (SELECT q FROM tq) ORDER BY rank DESC, c.id LIMIT %s), "
+            "tr AS (SELECT id, rank, row_number() OVER (ORDER BY rank DESC, id) AS n FROM t)"
+        )
+        params += [language, language, request.query, *filters, request.candidates]
+        terms.append(("tr", settings.KNOWLEDGE_FULLTEXT_WEIGHT))
+    fused = " + ".join(f"coalesce(%s::float8 / ({int(k)} + {leg}.n), 0)" for leg, _ in terms)
+    params += [weight for _, weight in terms]
+    if len(terms) == 2:
+        joined = "vr FULL JOIN tr ON tr.id = vr.id"
+        columns = "coalesce(vr.id, tr.id) AS id, vr.similarity, tr.rank"
+    elif terms[0][0] == "vr":
+        joined, columns = "vr", "vr.id, vr.similarity, NULL::real AS rank"
+    else:
+        joined, columns = "tr", "tr.id, NULL::float8 AS similarity, tr.rank"
+    ctes.append(f"f AS (SELECT {columns}, {fused} AS fused FROM {joined})")
+    sql = (
+        f"{prefix}WITH {', '.join(ctes)} "
+        "SELECT f.id, c.document_id, d.title, c.collection_id, col.name, c.text, c.position, c.metadata, "
+        "f.fused, f.similarity, f.rank "
+        f"FROM f JOIN {chunks} AS c ON c.id = f.id "
+        f"JOIN {Document._meta.db_table} AS d ON d.id = c.document_id "
+        f"JOIN {Collection._meta.db_table} AS col ON col.id = c.collection_id "
+        "WHERE f.fused / %s >= %s "
+        "ORDER BY f.fused DESC, coalesce(f.similarity, -1) DESC, f.id LIMIT %s"
+    )
+    params += [best_possible, request.min_score, request.top_k]
+    return sql, params
 
 
 def nearest_chunks(base, vector: list[float], space: EmbeddingSpace, min_similarity: float = 0.0):
@@ -225,27 +262,3 @@ def nearest_chunks(base, vector: list[float], space: EmbeddingSpace, min_similar
     if min_similarity > 0:
         qs = qs.filter(distance__lte=1.0 - min_similarity)
     return qs
-
-
-def _fulltext_leg(base, request: SearchRequest) -> list[tuple[int, float]]:
-    language = search_language()
-    with connection.cursor() as cursor:
-        # Questions are OR-ed term by term: a customer's wording rarely contains every
-        # word of the answer, and ts_rank already favours chunks matching more terms.
-        cursor.execute(
-            "SELECT replace(plainto_tsquery(%s::regconfig, %s)::text, ' & ', ' | ')",
-            [language, request.query],
-        )
-        raw = cursor.fetchone()[0]
-    if not raw:
-        return []
-    tsquery = SearchQuery(raw, search_type="raw", config=language)
-    rows = (
-        base.filter(search_vector=tsquery)
-        .annotate(rank=SearchRank(F("search_vector"), tsquery))
-        .order_by("-rank", "pk")
-        .values_list("pk", "rank")[: request.candidates]
-    )
-    return [(pk, float(rank)) for pk, rank in rows]
-
-

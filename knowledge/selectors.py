@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Sum
 
 from knowledge.models import Chunk, Collection, Document, EmbeddingSpace, KnowledgeSettings
@@ -18,6 +21,35 @@ def search_language() -> str:
     """The store's full-text search configuration (``english``, ``portuguese``, ...)."""
     value = KnowledgeSettings.objects.filter(pk=1).values_list("search_language", flat=True).first()
     return value or settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """What a search needs to know about the store before it runs, read together."""
+
+    embedder_override: str | None  # as ``store_embedder_override()``
+    language: str  # as ``search_language()``
+    # (space id, dimensions) by embedder name: every space, the serving one among them.
+    spaces: dict[str, tuple[int, int]]
+
+
+def search_config() -> SearchConfig:
+    """``store_embedder_override()``, ``search_language()`` and the store's embedding
+    spaces in one query (a search reads all three on every call)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT k.embedder, k.search_language, s.id, s.embedder, s.dimensions "
+            f"FROM (SELECT 1) AS one "
+            f"LEFT JOIN {KnowledgeSettings._meta.db_table} AS k ON k.id = 1 "
+            f"LEFT JOIN {EmbeddingSpace._meta.db_table} AS s ON true"
+        )
+        rows = cursor.fetchall()
+    embedder, language = rows[0][0], rows[0][1]
+    return SearchConfig(
+        embedder_override=embedder or None,
+        language=language or settings.KNOWLEDGE_TEXT_SEARCH_CONFIG,
+        spaces={name: (pk, dimensions) for _, _, pk, name, dimensions in rows if pk is not None},
+    )
 
 
 def knowledge_stats() -> dict:

