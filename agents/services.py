@@ -9,6 +9,7 @@ as token usage and every call and tool call as a step of the turn's ``AgentRun``
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Generator, Iterator
@@ -18,9 +19,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models.expressions import RawSQL
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from agents import tools
@@ -42,6 +44,8 @@ from agents.models import (
     AgentRun,
     AgentStep,
     ConversationOutcome,
+    Credential,
+    CredentialCategory,
     KnowledgePolicy,
     ModelPrice,
     ProviderKind,
@@ -51,7 +55,7 @@ from agents.models import (
     StepKind,
     TokenUsage,
 )
-from agents.pricing import MILLION, prices_for
+from agents.pricing import DEFAULT_PRICES, MILLION, prices_for
 from agents.providers.base import ChatMessage, ChatRequest, ChatResponse, Provider
 from agents.providers.offline import (
     OfflineResponder,
@@ -236,24 +240,56 @@ def ensure_default_agent() -> Agent:
         return Agent.objects.get(is_default=True)
 
 
-def agent_for_turn(agent_id: int | None) -> Agent:
+def agent_for_turn(agent_id: int | None, *, lead_id: int | None = None) -> Agent:
     """The agent a turn names (it must be active), else the store's default active agent.
-    Raises ``AgentNotFound`` / ``NoActiveAgent``."""
-    # The collections its knowledge search may read come in the same query.
-    agents = Agent.objects.annotate(knowledge_collection_ids=ArrayAgg("knowledge_collections__id"))
+    Raises ``AgentNotFound`` / ``NoActiveAgent``.
+
+    What a turn reads with its agent comes in the same query, as attributes of it:
+    ``knowledge_collection_ids`` (what its knowledge search may read), ``llm_ciphertext``
+    (its provider's API key as stored in the vault, None when there is none),
+    ``model_prices`` (the store's prices of its model, None when it lists none),
+    ``store_profile`` (the store facts, None before the store saved a profile) and, with
+    ``lead_id``, ``lead_profile_summary`` (None for no such lead or without ``lead_id``)."""
     if agent_id is not None:
-        agent = agents.filter(pk=agent_id).first()
+        agent = _agent_with_turn_context("a.id = %s", [agent_id], lead_id)
         if agent is None:
             raise AgentNotFound(f"No agent with id {agent_id}.", field="agent_id")
         if not agent.is_active:
             raise NoActiveAgent(f"Agent {agent.name!r} is not active.", field="agent_id")
         return agent
-    agent = agents.filter(is_active=True).order_by("-is_default", "name").first()
+    agent = _agent_with_turn_context("a.is_active", [], lead_id, order="a.is_default DESC, a.name ASC")
     if agent is not None:
         return agent
     if not Agent.objects.exists():
-        return ensure_default_agent()
+        ensure_default_agent()
+        return agent_for_turn(None, lead_id=lead_id)
     raise NoActiveAgent("The store has no active agent.")
+
+
+def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, order: str = "a.id") -> Agent | None:
+    """One agent with what its turn reads, in one statement written out (the ORM spent
+    several milliseconds compiling it on every turn)."""
+    from catalog.models import StoreProfile
+    from leads.models import Lead
+
+    lead = f"(SELECT profile_summary FROM {Lead._meta.db_table} WHERE id = %s)" if lead_id is not None else "NULL"
+    sql = (
+        "SELECT a.*, "
+        f"ARRAY(SELECT collection_id FROM {Agent.knowledge_collections.through._meta.db_table} "
+        "WHERE agent_id = a.id) AS knowledge_collection_ids, "
+        f"(SELECT ciphertext FROM {Credential._meta.db_table} WHERE category = %s "
+        "AND name = coalesce(nullif(a.credential_name, ''), a.provider)) AS llm_ciphertext, "
+        "(SELECT ARRAY[prompt_price_per_million, completion_price_per_million] "
+        f"FROM {ModelPrice._meta.db_table} WHERE provider = a.provider AND model = a.model) AS model_prices, "
+        f"(SELECT to_jsonb(p) FROM {StoreProfile._meta.db_table} AS p WHERE p.id = %s) AS store_profile, "
+        f"{lead} AS lead_profile_summary "
+        f"FROM {Agent._meta.db_table} AS a WHERE {where} ORDER BY {order} LIMIT 1"
+    )
+    args = [CredentialCategory.LLM, StoreProfile.SINGLETON_PK, *([lead_id] if lead_id is not None else []), *params]
+    agent = next(iter(Agent.objects.raw(sql, args)), None)
+    if agent is not None and isinstance(agent.store_profile, str):  # jsonb arrives as text
+        agent.store_profile = json.loads(agent.store_profile)
+    return agent
 
 
 # --- providers --------------------------------------------------------------------------
@@ -263,8 +299,12 @@ def store_facts() -> StoreFacts:
     from catalog.selectors import get_store_profile
 
     profile = get_store_profile()
-    facts = tuple((f, str(getattr(profile, f) or "").strip()) for f, _ in STORE_FACT_FIELDS)
-    return StoreFacts(language=profile.language or "pt", facts=tuple(x for x in facts if x[1]))
+    return _facts_of({f: getattr(profile, f) for f in ("language", *(f for f, _ in STORE_FACT_FIELDS))})
+
+
+def _facts_of(profile: dict[str, Any]) -> StoreFacts:
+    facts = tuple((f, str(profile.get(f) or "").strip()) for f, _ in STORE_FACT_FIELDS)
+    return StoreFacts(language=profile.get("language") or "pt", facts=tuple(x for x in facts if x[1]))
 
 
 def build_provider(agent: Agent, kind: str, model: str, *, facts: StoreFacts | None = None) -> Provider:
@@ -274,10 +314,10 @@ def build_provider(agent: Agent, kind: str, model: str, *, facts: StoreFacts | N
         return OfflineResponder(store=facts or store_facts(), min_similarity=settings.AGENTS_OFFLINE_MIN_SIMILARITY)
     if kind == ProviderKind.OPENAI:
         from agents.providers.openai_compat import OpenAICompatibleProvider
-        from agents.vault import get_credential
 
         credential = agent.credential_name or kind
-        api_key = get_credential("llm", credential, purpose=f"API key of agent {agent.name!r} ({kind}:{model})")
+        purpose = f"API key of agent {agent.name!r} ({kind}:{model})"
+        api_key = _api_key(getattr(agent, "llm_ciphertext", None) if kind == agent.provider else None, credential, purpose)
         return OpenAICompatibleProvider(
             base_url=agent.base_url or settings.AGENTS_OPENAI_BASE_URL,
             api_key=api_key,
@@ -297,6 +337,32 @@ def build_provider(agent: Agent, kind: str, model: str, *, facts: StoreFacts | N
             backoff=settings.AGENTS_LLM_BACKOFF,
         )
     raise UnknownProvider(f"Unknown provider {kind!r}; expected one of {', '.join(ProviderKind.values)}.", field="provider")
+
+
+# Decrypted API keys by the ciphertext a turn read with its agent (see ``agent_for_turn``).
+# A secret stored again, rotated or deleted is a new ciphertext (Fernet tokens never repeat)
+# or none, so an entry is never stale; the vault's keys are part of the key, so removing a
+# key from settings makes its secrets unreadable here too.
+_api_keys: dict[tuple[str, tuple[str, ...], str, str], str] = {}
+_API_KEYS_KEPT = 256
+
+
+def _api_key(ciphertext: str | None, credential: str, purpose: str) -> str:
+    from agents.vault import get_credential
+
+    if ciphertext is None:
+        return get_credential("llm", credential, purpose=purpose)
+    key = (connection.schema_name, tuple(getattr(settings, "CREDENTIALS_KEYS", []) or ()), settings.SECRET_KEY,
+           ciphertext)
+    api_key = _api_keys.get(key)
+    if api_key is None:
+        # Read and decrypted by the vault (its errors as they are); a secret replaced since
+        # the agent was read gives the newer one, as reading it only now always did.
+        api_key = get_credential("llm", credential, purpose=purpose)
+        if len(_api_keys) >= _API_KEYS_KEPT:
+            _api_keys.clear()
+        _api_keys[key] = api_key
+    return api_key
 
 
 def provider_chain(agent: Agent) -> list[tuple[str, str]]:
@@ -372,15 +438,62 @@ def _write_trace(turn: _Turn, **run_fields: Any) -> None:
     run = turn.run
     for name, value in run_fields.items():
         setattr(run, name, value)
-    with _log_transaction():
-        run.save()
-        if turn.pending_steps:
-            AgentStep.objects.bulk_create(turn.pending_steps)
-        if turn.pending_usage:
-            TokenUsage.objects.bulk_create(turn.pending_usage)
-        if any(effect.kind == "outcome_reported" for effect in turn.ctx.side_effects):
-            ConversationOutcome.objects.filter(conversation_id=turn.ctx.request.conversation_id, run=None).update(run=run)
+    outcome = any(effect.kind == "outcome_reported" for effect in turn.ctx.side_effects)
+    if run.pk is None and not outcome:
+        _insert_trace(turn)
+    else:  # a run written before (its trace failed midway) or an outcome to link: the long way
+        with _log_transaction():
+            run.save()
+            for row in (*turn.pending_steps, *turn.pending_usage):
+                row.run_id = run.pk
+            if turn.pending_steps:
+                AgentStep.objects.bulk_create(turn.pending_steps)
+            if turn.pending_usage:
+                TokenUsage.objects.bulk_create(turn.pending_usage)
+            if outcome:
+                ConversationOutcome.objects.filter(
+                    conversation_id=turn.ctx.request.conversation_id, run=None
+                ).update(run=run)
     turn.pending_steps, turn.pending_usage = [], []
+
+
+def _insert_sql(model: type[models.Model], objs: list[models.Model], *, returning: bool = False) -> tuple[str, list]:
+    """Django's own INSERT of ``objs`` (defaults, ``pre_save`` and value conversion as
+    ``save``/``bulk_create`` do them), as SQL to embed in a larger statement."""
+    fields = [f for f in model._meta.local_concrete_fields if not f.primary_key]
+    query = InsertQuery(model)
+    query.insert_values(fields, objs)
+    compiler = query.get_compiler(connection=connection)
+    if returning:
+        compiler.returning_fields = [model._meta.pk]
+    [(sql, params)] = compiler.as_sql()
+    return sql, list(params)
+
+
+def _insert_trace(turn: _Turn) -> None:
+    """The run, its steps and its token usage as one statement (the steps and usage take
+    the run's new id from it), committed in the same round trip without waiting for the
+    disk flush (see ``_log_transaction``); inside a caller's transaction it joins it."""
+    run = turn.run
+    ctes = []
+    sql, params = _insert_sql(AgentRun, [run], returning=True)
+    ctes.append(f"run AS ({sql})")
+    for name, rows in (("steps", turn.pending_steps), ("usage", turn.pending_usage)):
+        if rows:
+            for row in rows:
+                row.run_id = RawSQL("SELECT id FROM run", ())
+            rows_sql, rows_params = _insert_sql(type(rows[0]), rows)
+            ctes.append(f"{name} AS ({rows_sql})")
+            params += rows_params
+    prefix = "" if connection.in_atomic_block else "SELECT set_config('synchronous_commit', 'off', true); "
+    with connection.cursor() as cursor:
+        cursor.execute(f"{prefix}WITH {', '.join(ctes)} SELECT id FROM run", params)
+        if prefix:
+            cursor.nextset()
+        run.pk = cursor.fetchone()[0]
+    run._state.adding, run._state.db = False, connection.alias
+    for row in (*turn.pending_steps, *turn.pending_usage):
+        row.run_id = run.pk
 
 
 @dataclass(frozen=True)
@@ -423,14 +536,14 @@ def stream_turn(request: TurnRequest, *, dry_run: bool = False) -> Iterator[Turn
 
 def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterator[TurnEvent]:
     started = time.monotonic()
-    agent = agent_for_turn(request.agent_id)
+    agent = agent_for_turn(request.agent_id, lead_id=request.lead_id)
     question = latest_question(tuple(_to_chat(m) for m in request.messages[-LATEST_QUESTION_SCAN:]))
     # Saved with its steps when the turn ends (one write): see ``_write_trace``.
     run = AgentRun(
         agent=agent, conversation_id=request.conversation_id, channel=request.channel,
         turn_key=request.turn_key, lead_id=request.lead_id, dry_run=dry_run, question=question,
     )
-    facts = store_facts()
+    facts = _facts_of(agent.store_profile) if agent.store_profile is not None else store_facts()
     turn = _Turn(
         agent=agent, run=run, facts=facts,
         chain=[(ProviderKind.OFFLINE, "")] if request.offline_only else provider_chain(agent),
@@ -438,6 +551,11 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
             agent=agent, request=request, lead_id=request.lead_id, dry_run=dry_run,
             store_tools=tools.load_store_tools(agent.enabled_tools or []),
         ),
+    )
+    # The agent's model's prices came with it (the store's row, else the built-in table).
+    turn.prices[(agent.provider, agent.model)] = (
+        tuple(agent.model_prices) if agent.model_prices is not None
+        else DEFAULT_PRICES.get(f"{agent.provider}:{agent.model}", (Decimal(0), Decimal(0)))
     )
 
     try:
@@ -663,7 +781,7 @@ def _prompt(agent: Agent, request: TurnRequest, facts: StoreFacts) -> list[ChatM
     lines.append(f"- Today: {timezone.localdate():%Y-%m-%d}")
     system = (agent.system_prompt.strip() + "\n\nStore information:\n" + "\n".join(lines)).strip()
     messages = [ChatMessage("system", system)]
-    summary = _lead_summary(request.lead_id)
+    summary = _lead_summary(request.lead_id, getattr(agent, "lead_profile_summary", None))
     if summary:
         messages.append(ChatMessage("system", f"What we know about this customer: {summary}"))
     window = request.messages[-agent.memory_window :] if agent.memory_window else request.messages
@@ -699,9 +817,13 @@ def _retrieve_up_front(turn: _Turn, question: str, messages: list[ChatMessage]) 
     return new
 
 
-def _lead_summary(lead_id: int | None) -> str:
+def _lead_summary(lead_id: int | None, stored: str | None = None) -> str:
+    """The lead's stored profile summary (``stored``, read with the agent), else one built
+    from its timeline now; "" for no lead."""
     if lead_id is None:
         return ""
+    if stored:
+        return stored
     from leads import services as leads
     from leads.models import Lead
 
