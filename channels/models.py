@@ -252,7 +252,13 @@ class ConversationTurn(models.Model):
 
 
 class InboundEvent(models.Model):
-    """A provider's webhook delivery as received (the part of it that concerns this store)."""
+    """A provider's webhook delivery as received (the part of it that concerns this store):
+    the store's inbox. The webhook stores it and answers; a worker processes the inbox in
+    arrival order (``channels.services.inbox``) into conversations and messages.
+
+    Pending: ``processed`` false and ``failed_at`` empty; an attempt that fails records its
+    ``error`` and waits until ``next_attempt_at``; after the last attempt ``failed_at`` is
+    set and staff process it again from the admin."""
 
     channel = models.ForeignKey(
         Channel, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
@@ -263,9 +269,17 @@ class InboundEvent(models.Model):
     processed = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
+        indexes = [
+            # The inbox: what is left to process, in arrival order.
+            models.Index(fields=["id"], name="inboundevent_pending",
+                         condition=models.Q(processed=False, failed_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} event at {self.received_at:%Y-%m-%d %H:%M:%S}"

@@ -30,6 +30,33 @@ def _backoff(retries: int, base: float) -> float:
     return base * (2**retries) * (1 + random.random() / 2)
 
 
+@app.task(name="channels.drain_inbox", bind=True, ignore_result=True, max_retries=None)
+def drain_inbox(self) -> None:
+    """The store's stored webhook deliveries, processed in arrival order."""
+    if services.drain_inbox() is None:
+        # Another drain of this store is running; it may have looked before the delivery
+        # that woke this one was stored, so look again shortly.
+        raise self.retry(countdown=0.5 + random.random() / 2)
+
+
+@app.task(name="channels.drain_inboxes_in_all_stores", platform_task=True, ignore_result=True)
+def drain_inboxes_in_all_stores() -> int:
+    """Beat: wake the drain of every store with deliveries left behind (a task lost with
+    its broker message, Redis down when they arrived). Returns how many were woken."""
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from channels.services import inbox
+    from tenants.models import Tenant
+
+    woken = 0
+    for tenant in Tenant.objects.stores().filter(is_active=True).order_by("pk"):
+        with tenant_context(tenant):
+            if inbox.has_due_deliveries():
+                woken += inbox.wake(connection.schema_name, force=True)
+    return woken
+
+
 @app.task(name="channels.close_burst", ignore_result=True)
 def close_burst(conversation_id: int, message_id: int) -> None:
     services.close_burst(conversation_id, message_id)

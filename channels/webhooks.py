@@ -1,4 +1,8 @@
-"""Webhook endpoints: verify, store, answer at once. No LLM, no outbound HTTP here.
+"""Webhook endpoints: verify, check, store in the store's inbox, answer at once.
+
+No LLM, no outbound HTTP, not even the conversation here: a worker processes the inbox
+(``channels.services.inbox``). A body is parsed in the request all the same, so a
+malformed one is refused with 400 instead of being kept.
 
 ``/webhooks/meta/`` lives on the platform domain (one URL for every store's WhatsApp,
 Instagram and Messenger; each entry is routed to its store by the provider account id);
@@ -14,7 +18,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
-from django_tenants.utils import tenant_context
 
 from channels import inbound, services
 from channels.errors import ChannelNotFound, InvalidSignature, MalformedPayload
@@ -55,8 +58,7 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
                 extra={"provider": batch.provider, "account_id": batch.account_id},
             )
             continue
-        with tenant_context(route.tenant):
-            services.ingest_meta_batch(route.channel_id, batch)
+        services.accept_delivery(route.channel_id, batch.provider, batch.payload, schema=route.tenant.schema_name)
     return HttpResponse("EVENT_RECEIVED", content_type="text/plain")
 
 
@@ -100,10 +102,10 @@ def chatwoot_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
             return _refused(exc)
     try:
         payload = inbound.load_json(raw)
-        event = inbound.parse_chatwoot_payload(payload)
+        inbound.parse_chatwoot_payload(payload)
     except MalformedPayload as exc:
         return _refused(exc, status=400)
-    services.ingest_chatwoot_event(channel, event, payload)
+    services.accept_delivery(channel.pk, "chatwoot", payload)
     return JsonResponse({"ok": True})
 
 
@@ -125,10 +127,10 @@ def evolution_webhook(request: HttpRequest, channel_id: int, event_name: str = "
     if expected and not hmac.compare_digest(expected, given):
         return _refused(InvalidSignature("The Evolution API key does not match this channel."))
     try:
-        messages = inbound.parse_evolution_payload(payload)
+        inbound.parse_evolution_payload(payload)
     except MalformedPayload as exc:
         return _refused(exc, status=400)
-    services.ingest_messages(channel, "evolution", payload, messages)
+    services.accept_delivery(channel.pk, "evolution", payload)
     return JsonResponse({"ok": True})
 
 
@@ -152,6 +154,6 @@ def wuzapi_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     expected = channel_secret(channel, "token")
     if not hmac_key and expected and not hmac.compare_digest(expected, token):
         return _refused(InvalidSignature("The WuzAPI token does not match this channel."))
-    messages, statuses = inbound.parse_wuzapi_event(data)
-    services.ingest_messages(channel, "wuzapi", data, messages, statuses)
+    inbound.parse_wuzapi_event(data)
+    services.accept_delivery(channel.pk, "wuzapi", data)
     return JsonResponse({"ok": True})

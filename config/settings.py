@@ -401,6 +401,19 @@ CHANNELS_EVENT_TIMEOUT = env.float("CHANNELS_EVENT_TIMEOUT", default=10.0)
 CHANNELS_EVENT_MAX_ATTEMPTS = env.int("CHANNELS_EVENT_MAX_ATTEMPTS", default=8)
 CHANNELS_EVENT_BACKOFF = env.float("CHANNELS_EVENT_BACKOFF", default=5.0)
 CHANNELS_SSE_HEARTBEAT_SECONDS = env.float("CHANNELS_SSE_HEARTBEAT_SECONDS", default=15.0)
+# The inbox: a webhook stores the delivery and answers; a worker processes each store's
+# inbox in arrival order. A delivery whose processing fails is retried with backoff
+# (seconds, doubling) up to the attempts, then kept as failed for staff to process again.
+CHANNELS_INBOX_MAX_ATTEMPTS = env.int("CHANNELS_INBOX_MAX_ATTEMPTS", default=5)
+CHANNELS_INBOX_RETRY_SECONDS = env.float("CHANNELS_INBOX_RETRY_SECONDS", default=5.0)
+# A store's wake-up flag: while set, new deliveries need not enqueue another drain (the
+# pending one will see them). Expires on its own if its task was lost; the beat below
+# catches what is left.
+CHANNELS_INBOX_WAKE_SECONDS = env.int("CHANNELS_INBOX_WAKE_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["channels-drain-inboxes"] = {
+    "task": "channels.drain_inboxes_in_all_stores",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["channels-end-idle-conversations"] = {
     "task": "channels.end_idle_conversations_in_all_stores",
     "schedule": 300.0,

@@ -1,6 +1,8 @@
 """Conversations from inbound messages to delivered replies.
 
-The path: ``record_inbound`` (webhook, fast: store and schedule; ``ingest``) →
+The path: ``accept`` (webhook: the delivery stored in the store's inbox; ``inbox``) →
+``drain_inbox`` (a worker, in arrival order) → ``record_inbound`` (the message stored,
+deduplicated, and the burst's close scheduled; ``ingest``) →
 ``close_burst`` (after the accumulator window: one ``ConversationTurn`` per burst;
 ``accumulator``) → ``run_turn`` (the agent, one turn at a time per conversation, a cap
 per store; ``turns``) → ``deliver`` (provider API, at most once per message;
@@ -29,6 +31,8 @@ from channels.services.common import EnqueueOnCommit
 from channels.services.delivery import Delivery, deliver, retry_message, split_reply
 from channels.services.handoff import handoff, notify_provider_of_handoff, return_to_bot
 from channels.services.hygiene import end_idle_conversations
+from channels.services.inbox import accept as accept_delivery
+from channels.services.inbox import drain_inbox, process_again, process_event
 from channels.services.ingest import (
     Recorded,
     apply_status,
@@ -38,7 +42,6 @@ from channels.services.ingest import (
     ingest_meta_batch,
     is_own_outbound,
     messages_of,
-    record_event,
     record_inbound,
 )
 from channels.services.scheduling import dispatch_turns, waiting_turns
@@ -72,10 +75,11 @@ __all__ = [
     "complete_meta_signup", "conversation_for_external_id", "create_channel", "default_turn_runner",
     "delete_channel", "deliver", "end_idle_conversations", "fail_turn", "get_channel", "handoff",
     "ingest_chatwoot_event", "ingest_messages", "ingest_meta_batch", "is_own_outbound", "messages_of",
-    "notify_provider_of_handoff", "record_event", "record_inbound", "record_turn_result", "release_turn",
+    "notify_provider_of_handoff", "record_inbound", "record_turn_result", "release_turn",
     "retry_message", "return_to_bot", "run_turn", "schedule_burst_close", "send_message", "send_to_contact",
     "split_reply", "sync_channel_routes", "webhook_path", "webhook_url",
     "BudgetState", "budget_state", "check_budget", "set_monthly_tokens", "store_budget",
     "dispatch_turns", "waiting_turns",
+    "accept_delivery", "drain_inbox", "process_again", "process_event",
     "TemplateCall", "TemplateSync", "check_template", "render_template", "sync_templates", "templates_of",
 ]

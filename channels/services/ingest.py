@@ -1,5 +1,6 @@
-"""Inbound: a webhook delivery's messages and statuses stored (deduplicated), conversations
-and leads linked, and the burst's close scheduled. Fast: database writes only."""
+"""Inbound: a delivery's messages and statuses stored (deduplicated), conversations and
+leads linked, and the burst's close scheduled. Database writes only; the inbox's worker
+calls these for each stored webhook delivery (``channels.services.inbox``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from channels.models import (
     Conversation,
     ConversationStatus,
     Direction,
-    InboundEvent,
     Message,
     MessageStatus,
 )
@@ -48,16 +48,6 @@ _STATUS_RANK = {
     MessageStatus.DELIVERED: 3,
     MessageStatus.READ: 4,
 }
-
-
-def record_event(channel: Channel | None, provider: str, payload: dict) -> InboundEvent:
-    """Keep a delivery as received. Called at the end of the transaction that processed it,
-    so a stored event is a processed one (a failure rolls both back and the provider
-    retries)."""
-    now = timezone.now()
-    return InboundEvent.objects.create(
-        channel=channel, provider=provider, payload=payload, processed=True, processed_at=now
-    )
 
 
 def _insert_sql(model, instance, tail: str) -> tuple[str, list]:
@@ -251,29 +241,21 @@ def messages_of(conversation_id: int) -> Iterable[Message]:
     return Message.objects.filter(conversation_id=conversation_id).order_by("created_at", "pk")
 
 
-# --- webhook ingestion (one store's part of a delivery) --------------------------------
+# --- a delivery's effects (the inbox's worker calls these; see ``inbox``) -------------
 
 
-def ingest_meta_batch(channel_id: int, batch) -> InboundEvent | None:
-    """Store one Meta account's part of a webhook delivery: the raw event, each message
-    (deduplicated) and each status update. ``batch`` is an ``inbound.MetaBatch``."""
-    channel = Channel.objects.filter(pk=channel_id, kind=batch.provider, active=True).first()
-    if channel is None:
-        logger.warning(
-            "channels.meta.channel_missing",
-            extra={"channel_id": channel_id, "provider": batch.provider, "account_id": batch.account_id},
-        )
-        return None
+def ingest_meta_batch(channel: Channel, batch) -> None:
+    """Act on one Meta account's part of a webhook delivery (an ``inbound.MetaBatch``):
+    store each message (deduplicated) and apply each status update."""
     with transaction.atomic():
         for message in batch.messages:
             if message.provider_message_id and message.contact_id:
                 record_inbound(channel, message)
         for update in batch.statuses:
             apply_status(channel, update)
-        return record_event(channel, batch.provider, batch.payload)
 
 
-def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> InboundEvent:
+def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> None:
     """Act on a Chatwoot webhook (an ``inbound.ChatwootEvent``): a contact's message
     starts a burst; staff replying or being assigned hands the conversation to them (the
     bot stays silent); the conversation going back to ``pending`` returns it to the bot."""
@@ -299,16 +281,14 @@ def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> InboundEven
             conversation = conversation_for_external_id(channel, event.external_conversation_id)
             if conversation is not None:
                 return_to_bot(conversation.pk, by="chatwoot", notify_provider=False)
-        return record_event(channel, "chatwoot", payload)
 
 
-def ingest_messages(channel: Channel, provider: str, payload: dict,
-                    messages: Iterable[InboundMessage], statuses: Iterable[StatusUpdate] = ()) -> InboundEvent:
-    """Store a webhook delivery of a per-channel provider (Evolution API, WuzAPI)."""
+def ingest_messages(channel: Channel, messages: Iterable[InboundMessage],
+                    statuses: Iterable[StatusUpdate] = ()) -> None:
+    """Act on a delivery of a per-channel provider (Evolution API, WuzAPI)."""
     with transaction.atomic():
         for message in messages:
             if message.provider_message_id and message.contact_id:
                 record_inbound(channel, message)
         for update in statuses:
             apply_status(channel, update)
-        return record_event(channel, provider, payload)

@@ -95,9 +95,20 @@ def meta_signature(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def post_meta(client, tenant, payload: dict | bytes, *, signature: str | None = None):
-    """POST a Meta webhook to the platform domain, signed unless told otherwise; leaves
-    the connection in ``tenant``'s schema again for the test's assertions."""
+def drain(tenant) -> int:
+    """What the store's inbox worker does next: process the stored deliveries (inside a
+    test's transaction no on-commit wake-up ever fires). Leaves the connection in
+    ``tenant``'s schema."""
+    from channels import services
+
+    connection.set_tenant(tenant)
+    return services.drain_inbox()
+
+
+def post_meta(client, tenant, payload: dict | bytes, *, signature: str | None = None, process: bool = True):
+    """POST a Meta webhook to the platform domain, signed unless told otherwise, then
+    (``process``) drain ``tenant``'s inbox as its worker would; leaves the connection in
+    ``tenant``'s schema again for the test's assertions."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     response = client.post(
         "/webhooks/meta/",
@@ -107,6 +118,8 @@ def post_meta(client, tenant, payload: dict | bytes, *, signature: str | None = 
         HTTP_X_HUB_SIGNATURE_256=signature if signature is not None else meta_signature(body),
     )
     connection.set_tenant(tenant)
+    if process:
+        drain(tenant)
     return response
 
 

@@ -6,8 +6,6 @@ import copy
 import json
 import time
 
-from django.db import connection
-
 from agents.turns import TurnResult
 from channels import services
 from channels.inbound import hmac_sha256_hex
@@ -18,7 +16,7 @@ from channels.models import (
     InboundEvent,
     Message,
 )
-from channels.tests.conftest import bursts, enqueued
+from channels.tests.conftest import bursts, drain, enqueued
 from channels.tests.fake_providers import fixture
 
 
@@ -28,7 +26,7 @@ def _post(client, store, channel, payload, **headers):
         f"/webhooks/chatwoot/{channel.pk}/", data=body, content_type="application/json",
         HTTP_HOST="store-a.localhost", **headers,
     )
-    connection.set_tenant(store)
+    drain(store)
     return response
 
 

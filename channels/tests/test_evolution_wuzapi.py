@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-from django.db import connection
-
 from agents.turns import TurnResult
 from channels import services
 from channels.inbound import hmac_sha256_hex
 from channels.models import Direction, Message
+from channels.tests.conftest import drain
 from channels.tests.fake_providers import fixture, fixture_bytes
 
 
@@ -21,7 +20,7 @@ def test_an_evolution_messages_upsert_is_stored_and_answered_through_send_text(c
 
     response = client.post(f"/webhooks/evolution/{channel.pk}/", data=json.dumps(payload),
                            content_type="application/json", HTTP_HOST="store-a.localhost")
-    connection.set_tenant(store)
+    drain(store)
 
     assert response.status_code == 200
     message = Message.objects.get()
@@ -42,7 +41,7 @@ def test_an_evolution_webhook_with_another_apikey_is_refused(client, store):
 
     response = client.post(f"/webhooks/evolution/{channel.pk}/", data=json.dumps(payload),
                            content_type="application/json", HTTP_HOST="store-a.localhost")
-    connection.set_tenant(store)
+    drain(store)
 
     assert response.status_code == 401
     assert not Message.objects.exists()
@@ -64,7 +63,7 @@ def test_a_signed_wuzapi_message_is_stored_and_a_forged_one_refused(client, stor
         response = client.post(f"/webhooks/wuzapi/{channel.pk}/", data=body,
                                content_type="application/x-www-form-urlencoded",
                                HTTP_HOST="store-a.localhost", HTTP_X_HMAC_SIGNATURE=signature)
-        connection.set_tenant(store)
+        drain(store)
         return response
 
     assert post("0" * 64).status_code == 401

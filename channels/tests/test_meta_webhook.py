@@ -18,7 +18,7 @@ from channels.models import (
     Message,
     MessageStatus,
 )
-from channels.tests.conftest import PHONE_NUMBER_ID, bursts, post_meta
+from channels.tests.conftest import PHONE_NUMBER_ID, bursts, drain, post_meta
 from channels.tests.fake_providers import fixture
 from leads.models import LeadIdentity
 
@@ -196,6 +196,8 @@ def test_each_entry_goes_to_its_own_store(client, store, other_store, whatsapp_c
     payload["entry"][0]["changes"].append(change_b)
 
     assert post_meta(client, store, payload).status_code == 200
+    assert drain(other_store) == 1
+    connection.set_tenant(store)
 
     assert list(Message.objects.values_list("text", flat=True)) == ["Body Text"]
     with tenant_context(other_store):

@@ -12,6 +12,7 @@ from channels import services
 from channels.inbound import hmac_sha256_hex
 from channels.models import Direction, Message
 from channels.secrets import channel_secret, store_channel_secret
+from channels.tests.conftest import drain
 from channels.tests.fake_providers import fixture
 from tenants.api_keys import create_api_key
 
@@ -33,7 +34,7 @@ def test_a_secret_in_the_vault_is_used_and_never_kept_in_plaintext(client, store
         HTTP_HOST="store-a.localhost", HTTP_X_CHATWOOT_TIMESTAMP=timestamp,
         HTTP_X_CHATWOOT_SIGNATURE="sha256=" + hmac_sha256_hex("cw-vault-secret", f"{timestamp}.".encode() + body),
     )
-    connection.set_tenant(store)
+    drain(store)
     assert response.status_code == 200
     message = Message.objects.get()
     reply = services.send_message(message.conversation_id, "Olá!")
