@@ -378,11 +378,22 @@ class MessageTemplateAdmin(ModelAdmin):
         return False
 
 
+@admin.action(description="Process again")
+def process_deliveries_again(modeladmin, request, queryset):
+    count = services.process_again(queryset.values_list("pk", flat=True))
+    modeladmin.message_user(request, f"{count} delivery(ies) queued to be processed again.")
+
+
 @admin.register(InboundEvent)
 class InboundEventAdmin(ModelAdmin):
-    list_display = ("received_at", "provider", "channel", "processed", "error")
-    list_filter = ("provider", "processed")
-    readonly_fields = ("received_at", "provider", "channel", "payload", "processed", "processed_at", "error")
+    """The store's inbox: every webhook delivery as received, and whether the worker has
+    processed it (a failed one shows its error and can be processed again)."""
+
+    list_display = ("received_at", "provider", "channel", "processed", "attempts", "failed_at", "error")
+    list_filter = ("provider", "processed", ("failed_at", admin.EmptyFieldListFilter))
+    actions = [process_deliveries_again]
+    readonly_fields = ("received_at", "provider", "channel", "payload", "processed", "processed_at", "attempts",
+                       "next_attempt_at", "failed_at", "error")
 
     def has_add_permission(self, request) -> bool:
         return False

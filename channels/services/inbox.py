@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from channels import inbound
 from channels.models import InboundEvent
+from channels.services.common import _on_commit_enqueue
 from channels.services.ingest import ingest_chatwoot_event, ingest_messages, ingest_meta_batch
 
 logger = logging.getLogger(__name__)
@@ -172,10 +173,7 @@ def process_event(event_id: int) -> bool:
 def _retry_later(delay: float) -> None:
     from channels import tasks
 
-    schema = connection.schema_name
-    transaction.on_commit(
-        lambda: tasks.drain_inbox.apply_async(countdown=delay + 0.1, headers={"_schema_name": schema})
-    )
+    _on_commit_enqueue(tasks.drain_inbox, [], countdown=delay + 0.1)
 
 
 def _act(event: InboundEvent) -> str:
