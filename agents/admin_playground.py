@@ -33,7 +33,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from agents import services
-from agents.models import Agent, AgentStep, StepKind
+from agents.models import Agent, AgentRun, AgentStep, StepKind
 from agents.sse import sse, turn_event_frames
 from agents.turns import ConversationMessage, TurnRequest, TurnResult
 
@@ -178,17 +178,24 @@ def run_once(agent: Agent, thread: PlaygroundThread, text: str) -> tuple[TurnRes
 def stream_events(agent: Agent, thread: PlaygroundThread, text: str) -> Iterator[bytes]:
     """The turn as Server-Sent Events: ``progress`` (a model call starts), ``tool_call``,
     ``source``, ``answer`` (text deltas), then ``metadata`` (``run_metadata``) and ``done``
-    with the reply; a turn that fails ends with ``error`` (``code``, ``message``) instead."""
+    with the reply; a turn that fails ends with ``error`` instead (``code``, ``message``, and
+    the failed run's ``run_id``/``run_url`` where it was recorded)."""
+    request = turn_request(agent, thread, text)
     try:
-        result = yield from turn_event_frames(
-            services.stream_turn(turn_request(agent, thread, text), dry_run=thread.dry_run)
-        )
+        result = yield from turn_event_frames(services.stream_turn(request, dry_run=thread.dry_run))
         metadata = run_metadata(result, thread)
-    except Exception as exc:  # shown to staff on the page (the run keeps its steps), then logged
+    except Exception as exc:  # shown to staff on the page with the failed run's link, then logged
         logger.exception("agents.playground_stream_failed", extra={"agent_id": agent.pk})
-        yield sse("error", {"code": getattr(exc, "code", "internal_error"),
-                            "message": getattr(exc, "message", "") or _("The agent failed to answer: %(error)s")
-                            % {"error": f"{type(exc).__name__}: {exc}"}})
+        failed = (
+            AgentRun.objects.filter(turn_key=request.turn_key).order_by("-pk").values_list("pk", flat=True).first()
+        )
+        yield sse("error", {
+            "code": getattr(exc, "code", "internal_error"),
+            "message": getattr(exc, "message", "")
+            or _("The agent failed to answer: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"},
+            "run_id": failed,
+            "run_url": reverse("admin:agents_agentrun_change", args=[failed]) if failed else "",
+        })
         return
     yield sse("metadata", metadata)
     yield sse("done", {"reply": result.reply})

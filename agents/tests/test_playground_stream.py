@@ -224,7 +224,9 @@ def test_a_provider_that_breaks_the_turn_ends_the_stream_with_an_error(staff, ll
     assert [kind for kind, _ in events] == ["progress", "error"]
     assert events[1][1]["code"] == "internal_error"
     assert events[1][1]["message"].startswith("The agent failed to answer: AttributeError")
-    assert AgentRun.objects.get().status == "failed"
+    run = AgentRun.objects.get()
+    assert run.status == "failed"
+    assert (events[1][1]["run_id"], events[1][1]["run_url"]) == (run.pk, f"/admin/agents/agentrun/{run.pk}/change/")
 
 
 def test_the_page_in_portuguese_carries_the_scripts_words(staff, llm_agent):
