@@ -819,18 +819,14 @@ def _retrieve_up_front(turn: _Turn, question: str, messages: list[ChatMessage]) 
 
 def _lead_summary(lead_id: int | None, stored: str | None = None) -> str:
     """The lead's stored profile summary (``stored``, read with the agent), else one built
-    from its timeline now; "" for no lead."""
+    from its timeline now; "" for no lead. ``stored`` None means not read (or no such lead)."""
     if lead_id is None:
         return ""
     if stored:
         return stored
     from leads import services as leads
-    from leads.models import Lead
 
-    lead = Lead.objects.filter(pk=lead_id).first()
-    if lead is None:
-        return ""
-    return lead.profile_summary or leads.build_profile_summary(lead)
+    return leads.current_profile_summary(lead_id)
 
 
 def _to_chat(message: ConversationMessage) -> ChatMessage:

@@ -5,10 +5,12 @@ Everything runs in the current store's schema; nothing here names a schema.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -220,8 +222,39 @@ def build_profile_summary(lead: Lead) -> str:
     """A compact, deterministic description of the lead from its fields and timeline, so
     the agent gets the customer's history in a few hundred tokens."""
     events = list(lead.events.order_by("at", "pk"))
-    counts = Counter(e.kind for e in events)
     channels = sorted(lead.identities.values_list("kind", flat=True).distinct())
+    return _profile_summary(lead, events, channels)
+
+
+def current_profile_summary(lead_id: int) -> str:
+    """The lead's stored profile summary, else the one ``build_profile_summary`` gives now
+    (a lead whose profile was never refreshed), read in one query; "" for no such lead."""
+    events, identities = LeadEvent._meta.db_table, LeadIdentity._meta.db_table
+    rows = Lead.objects.raw(
+        "SELECT l.id, l.name, l.stage, l.tags, l.created_at, l.profile_summary, "
+        "CASE WHEN l.profile_summary = '' THEN (SELECT coalesce(json_agg(json_build_object("
+        "'kind', e.kind, 'payload', e.payload, 'at', e.at) ORDER BY e.at, e.id), '[]'::json) "
+        f"FROM {events} AS e WHERE e.lead_id = l.id) END AS timeline, "
+        f"CASE WHEN l.profile_summary = '' THEN ARRAY(SELECT DISTINCT kind FROM {identities} "
+        "WHERE lead_id = l.id) END AS channels "
+        f"FROM {Lead._meta.db_table} AS l WHERE l.id = %s",
+        [lead_id],
+    )
+    lead = next(iter(rows), None)
+    if lead is None:
+        return ""
+    if lead.profile_summary:
+        return lead.profile_summary
+    timeline = json.loads(lead.timeline) if isinstance(lead.timeline, str) else lead.timeline
+    events = [
+        LeadEvent(lead_id=lead.pk, kind=e["kind"], payload=e["payload"], at=datetime.fromisoformat(e["at"]))
+        for e in timeline
+    ]
+    return _profile_summary(lead, events, sorted(lead.channels))
+
+
+def _profile_summary(lead: Lead, events: list[LeadEvent], channels: list[str]) -> str:
+    counts = Counter(e.kind for e in events)
     lines = [f"Name: {lead.name or 'unknown'}. Stage: {lead.stage}."]
     if channels:
         lines.append(f"Channels: {', '.join(channels)}.")
@@ -406,6 +439,7 @@ def _get_lead(lead_id: int, *, lock: bool = False) -> Lead:
 __all__ = [
     "add_identity",
     "build_profile_summary",
+    "current_profile_summary",
     "change_stage",
     "ensure_lead",
     "find_lead",
