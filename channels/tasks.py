@@ -33,10 +33,19 @@ def _backoff(retries: int, base: float) -> float:
 @app.task(name="channels.drain_inbox", bind=True, ignore_result=True, max_retries=None)
 def drain_inbox(self) -> None:
     """The store's stored webhook deliveries, processed in arrival order."""
-    if services.drain_inbox() is None:
+    from django.db import connection
+
+    from channels.services import inbox
+
+    limit = settings.CHANNELS_INBOX_DRAIN_BATCH
+    done = services.drain_inbox(limit=limit)
+    if done is None:
         # Another drain of this store is running; it may have looked before the delivery
         # that woke this one was stored, so look again shortly.
         raise self.retry(countdown=0.5 + random.random() / 2)
+    if done >= limit:
+        # A flood: hand the worker back to the other stores' tasks, then carry on.
+        inbox.wake(connection.schema_name, force=True)
 
 
 @app.task(name="channels.drain_inboxes_in_all_stores", platform_task=True, ignore_result=True)

@@ -410,6 +410,9 @@ CHANNELS_INBOX_RETRY_SECONDS = env.float("CHANNELS_INBOX_RETRY_SECONDS", default
 # pending one will see them). Expires on its own if its task was lost; the beat below
 # catches what is left.
 CHANNELS_INBOX_WAKE_SECONDS = env.int("CHANNELS_INBOX_WAKE_SECONDS", default=60)
+# Deliveries one drain task processes before it yields the worker to other tasks (and
+# enqueues its continuation): one store's flood does not hold a worker for long.
+CHANNELS_INBOX_DRAIN_BATCH = env.int("CHANNELS_INBOX_DRAIN_BATCH", default=200)
 CELERY_BEAT_SCHEDULE["channels-drain-inboxes"] = {
     "task": "channels.drain_inboxes_in_all_stores",
     "schedule": 60.0,
