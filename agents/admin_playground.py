@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from agents import services
 from agents.models import Agent, AgentRun, AgentStep, StepKind
-from agents.sse import sse, turn_event_frames
+from agents.sse import event_stream_response, sse, turn_event_frames
 from agents.turns import ConversationMessage, TurnRequest, TurnResult
 
 logger = logging.getLogger(__name__)
@@ -214,10 +214,4 @@ def stream_response(request: HttpRequest, agent: Agent) -> StreamingHttpResponse
     else:
         events = stream_events(agent, thread, text)
         status = 200
-    # Django's GZipMiddleware would hold every event in its compressor until the turn ends;
-    # a request that accepts no encoding is passed through as it is written.
-    request.META.pop("HTTP_ACCEPT_ENCODING", None)
-    response = StreamingHttpResponse(events, content_type="text/event-stream", status=status)
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-    return response
+    return event_stream_response(request, events, status=status)

@@ -4,8 +4,10 @@ API channel's chat stream and the console's playground both send."""
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any
+
+from django.http import HttpRequest, StreamingHttpResponse
 
 from agents.services import TurnEvent
 from agents.turns import TurnResult
@@ -32,3 +34,15 @@ def turn_event_frames(events: Iterable[TurnEvent]) -> Generator[bytes, None, Tur
         elif event.kind in STREAMED_KINDS:
             yield sse(event.kind, event.data)
     return result
+
+
+def event_stream_response(request: HttpRequest, frames: Iterator[bytes], *, status: int = 200) -> StreamingHttpResponse:
+    """The frames as a ``text/event-stream`` response that reaches the client event by
+    event: Django's ``GZipMiddleware`` would hold every frame in its compressor until the
+    stream ends (a browser always accepts gzip), so the request is answered as if it
+    accepted no encoding; nginx is asked not to buffer either."""
+    request.META.pop("HTTP_ACCEPT_ENCODING", None)
+    response = StreamingHttpResponse(frames, content_type="text/event-stream", status=status)
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
