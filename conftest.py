@@ -75,7 +75,10 @@ def _forget_cached_routes():
     """Rolled-back test rows leave no cached hostname routes behind (Redis is not rolled back)."""
     from django.core.cache import cache
 
+    from tenants.services import forget_local_routes
+
     cache.clear()
+    forget_local_routes()
 
 
 @pytest.fixture(scope="session")

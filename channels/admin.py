@@ -368,8 +368,8 @@ class MessageTemplateAdmin(ModelAdmin):
     list_display = ("name", "language", "category", "status", "channel", "synced_at")
     list_filter = ("status", "category", "channel")
     search_fields = ("name",)
-    readonly_fields = ("channel", "name", "language", "category", "status", "components", "provider_template_id",
-                       "synced_at")
+    readonly_fields = ("channel", "name", "language", "category", "status", "status_reason", "components",
+                       "provider_template_id", "synced_at")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -44,14 +44,31 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True)
+class TemplateStatusUpdate:
+    """Meta's ``message_template_status_update``: a template approved, rejected, paused..."""
+
+    event: str  # APPROVED, REJECTED, PAUSED, DISABLED, PENDING_DELETION...
+    template_id: str
+    name: str
+    language: str
+    reason: str = ""
+
+
+# The routing key of a WhatsApp Business Account (its templates' webhooks carry no phone
+# number id, only the account's id in ``entry.id``).
+WHATSAPP_BUSINESS = "whatsapp_business"
+
+
+@dataclass(frozen=True)
 class MetaBatch:
     """The part of a Meta webhook delivery that concerns one provider account."""
 
-    provider: str  # whatsapp | messenger | instagram
+    provider: str  # whatsapp | messenger | instagram | whatsapp_business (template updates)
     account_id: str
     payload: dict[str, Any]
     messages: tuple[InboundMessage, ...]
     statuses: tuple[StatusUpdate, ...]
+    template_updates: tuple[TemplateStatusUpdate, ...] = ()
 
 
 def load_json(raw: bytes) -> Any:
@@ -212,6 +229,23 @@ def _messaging_event(raw: dict[str, Any]) -> tuple[InboundMessage | None, list[S
     return None, statuses
 
 
+def _template_status(value: dict) -> TemplateStatusUpdate | None:
+    """A template's new status, or None for the updates of that field that carry none
+    (quality score changes)."""
+    event = str(value.get("event") or "").strip().upper()
+    if not event:
+        return None
+    reason = value.get("reason")
+    return TemplateStatusUpdate(
+        event=event[:30],
+        template_id=str(value.get("message_template_id") or ""),
+        name=str(value.get("message_template_name") or ""),
+        # The webhook writes "pt-BR" where the template list says "pt_BR".
+        language=str(value.get("message_template_language") or "").replace("-", "_"),
+        reason="" if reason in (None, "NONE") else str(reason),
+    )
+
+
 def parse_meta_payload(payload: Any) -> list[MetaBatch]:
     """Split a Meta webhook body into one batch per provider account it concerns.
 
@@ -229,6 +263,14 @@ def parse_meta_payload(payload: Any) -> list[MetaBatch]:
         if kind == "whatsapp_business_account":
             for change in entry.get("changes") or []:
                 value = (change or {}).get("value") or {}
+                if (change or {}).get("field") == "message_template_status_update":
+                    update = _template_status(value)
+                    batches.append(MetaBatch(
+                        provider=WHATSAPP_BUSINESS, account_id=str(entry.get("id", "")),
+                        payload={"object": kind, "entry": [{"id": entry.get("id"), "changes": [change]}]},
+                        messages=(), statuses=(), template_updates=(update,) if update else (),
+                    ))
+                    continue
                 account = str((value.get("metadata") or {}).get("phone_number_id", ""))
                 names = {
                     str(c.get("wa_id", "")): (c.get("profile") or {}).get("name", "")

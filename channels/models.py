@@ -185,6 +185,8 @@ class MessageTemplate(models.Model):
     category = models.CharField(max_length=30, blank=True)
     # Meta's status: APPROVED, PENDING, REJECTED, PAUSED, DISABLED...
     status = models.CharField(max_length=30)
+    # Why Meta rejected, paused or disabled it (its webhook's ``reason``).
+    status_reason = models.CharField(max_length=200, blank=True)
     components = models.JSONField(default=list, blank=True)
     provider_template_id = models.CharField(max_length=64, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)

@@ -317,6 +317,22 @@ def route_cache_key(provider: str, account_id: str) -> str:
     return f"provider-route:{provider}:{account_id}"
 
 
+# The platform-wide webhook looks its route up on every delivery: a few seconds of this
+# process's memory in front of the shared cache (which changes delete at once). A route
+# changed by another process is seen here within ``_LOCAL_ROUTE_SECONDS``; the inbox's
+# worker checks the channel again before it stores anything.
+_LOCAL_ROUTE_SECONDS = 5.0
+_local_routes: dict[str, tuple[float, object]] = {}
+
+
+def forget_local_routes(*keys: str) -> None:
+    """Drop this process's copies of ``keys`` (all of them when none is given)."""
+    if not keys:
+        _local_routes.clear()
+    for key in keys:
+        _local_routes.pop(key, None)
+
+
 def set_provider_route(
     *, provider: str, account_id: str, tenant: Tenant, channel_id: int, verify_token: str = ""
 ) -> None:
@@ -345,35 +361,55 @@ def set_provider_route(
                     channel_id=channel_id, verify_token=verify_token
                 )
         cache.delete(route_cache_key(provider, account_id))
+        forget_local_routes(route_cache_key(provider, account_id))
 
 
-def remove_provider_routes(*, tenant: Tenant, channel_id: int, keep: tuple[str, str] | None = None) -> None:
-    """Forget every route to a store's channel (except ``keep = (provider, account_id)``)."""
+def remove_provider_routes(*, tenant: Tenant, channel_id: int, keep=None) -> None:
+    """Forget every route to a store's channel except ``keep``: one ``(provider,
+    account_id)`` or a list of them."""
     from django.core.cache import cache
 
     from tenants.models import ProviderAccountRoute
 
+    if keep and isinstance(keep[0], str):
+        keep = [keep]
     with schema_context("public"):
         routes = ProviderAccountRoute.objects.filter(tenant=tenant, channel_id=channel_id)
-        if keep is not None:
-            routes = routes.exclude(provider=keep[0], account_id=keep[1])
+        for provider, account in keep or ():
+            routes = routes.exclude(provider=provider, account_id=account)
         keys = [route_cache_key(p, a) for p, a in routes.values_list("provider", "account_id")]
         routes.delete()
         if keys:
             cache.delete_many(keys)
+            forget_local_routes(*keys)
 
 
 def route_for_provider_account(provider: str, account_id: str) -> ProviderRoute | None:
     """The active store (and channel id) a provider account routes to, or None. Cached."""
+    account_id = str(account_id or "").strip()
+    if not account_id:
+        return None
+    key = route_cache_key(provider, account_id)
+    local = _local_routes.get(key)
+    if local is not None and local[0] > time.monotonic():
+        cached = local[1]
+    else:
+        cached = _shared_route(key, provider, account_id)
+        _local_routes[key] = (time.monotonic() + _LOCAL_ROUTE_SECONDS, cached)
+    if not cached:
+        return None
+    tenant, channel_id = cached
+    if tenant.is_spare or not tenant.is_active:
+        return None
+    return ProviderRoute(tenant=tenant, channel_id=channel_id)
+
+
+def _shared_route(key: str, provider: str, account_id: str):
     from django.core.cache import cache
 
     from tenants.models import ProviderAccountRoute
 
-    account_id = str(account_id or "").strip()
-    if not account_id:
-        return None
     with schema_context("public"):
-        key = route_cache_key(provider, account_id)
         cached = cache.get(key)
         if cached is None:
             route = (
@@ -384,12 +420,7 @@ def route_for_provider_account(provider: str, account_id: str) -> ProviderRoute 
             cached = (route.tenant, route.channel_id) if route else ""
             # Short-lived: a store switched off or deleted stops receiving within a minute.
             cache.set(key, cached, min(settings.TENANT_DOMAIN_CACHE_SECONDS, 60))
-        if not cached:
-            return None
-        tenant, channel_id = cached
-        if tenant.is_spare or not tenant.is_active:
-            return None
-        return ProviderRoute(tenant=tenant, channel_id=channel_id)
+        return cached
 
 
 def provider_verify_token_known(verify_token: str) -> bool:

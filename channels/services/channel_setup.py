@@ -6,7 +6,7 @@ import logging
 
 from django.db import connection
 
-from channels import outbound
+from channels import inbound, outbound
 from channels.errors import (
     ChannelNotFound,
 )
@@ -39,13 +39,17 @@ def sync_channel_routes(channel: Channel) -> None:
     if not key or not account_id or not channel.active:
         tenant_services.remove_provider_routes(tenant=tenant, channel_id=channel.pk)
         return
-    tenant_services.set_provider_route(
-        provider=channel.kind, account_id=account_id, tenant=tenant, channel_id=channel.pk,
-        verify_token=channel.verify_token,
-    )
-    tenant_services.remove_provider_routes(
-        tenant=tenant, channel_id=channel.pk, keep=(channel.kind, account_id)
-    )
+    routes = [(channel.kind, account_id)]
+    business_account = str(channel.setting("business_account_id", "") or "").strip()
+    if channel.kind == ChannelKind.WHATSAPP and business_account:
+        # Template status webhooks name the business account, not the phone number.
+        routes.append((inbound.WHATSAPP_BUSINESS, business_account))
+    for provider, account in routes:
+        tenant_services.set_provider_route(
+            provider=provider, account_id=account, tenant=tenant, channel_id=channel.pk,
+            verify_token=channel.verify_token,
+        )
+    tenant_services.remove_provider_routes(tenant=tenant, channel_id=channel.pk, keep=routes)
 
 
 def delete_channel(channel_id: int) -> None:

@@ -35,7 +35,7 @@ from channels.services.ingest import ingest_chatwoot_event, ingest_messages, ing
 
 logger = logging.getLogger(__name__)
 
-META_PROVIDERS = ("whatsapp", "instagram", "messenger")
+META_PROVIDERS = ("whatsapp", "instagram", "messenger", inbound.WHATSAPP_BUSINESS)
 PROVIDERS = (*META_PROVIDERS, "chatwoot", "evolution", "wuzapi")
 
 _redis: redis.Redis | None = None

@@ -26,6 +26,7 @@ from channels.models import EventKind as StoreEventKind
 from channels.services.accumulator import schedule_burst_close
 from channels.services.common import _message_event
 from channels.services.handoff import handoff, return_to_bot
+from channels.services.templates import apply_template_status
 
 logger = logging.getLogger(__name__)
 
@@ -253,6 +254,8 @@ def ingest_meta_batch(channel: Channel, batch) -> None:
                 record_inbound(channel, message)
         for update in batch.statuses:
             apply_status(channel, update)
+        for update in batch.template_updates:
+            apply_template_status(channel, update)
 
 
 def ingest_chatwoot_event(channel: Channel, event, payload: dict) -> None:

@@ -87,6 +87,25 @@ def sync_templates(channel_id: int) -> TemplateSync:
     return TemplateSync(created=created, updated=updated, removed=len(stale))
 
 
+def apply_template_status(channel: Channel, update) -> int:
+    """Meta's ``message_template_status_update`` (an ``inbound.TemplateStatusUpdate``):
+    the template's new status on every WhatsApp channel of the same business account,
+    matched by Meta's template id, else by name and language. Returns how many changed;
+    a template not synced here yet changes nothing (the next sync brings it)."""
+    account = str(channel.setting("business_account_id", "") or "")
+    siblings = Channel.objects.filter(kind=ChannelKind.WHATSAPP)
+    siblings = siblings.filter(config__business_account_id=account) if account else siblings.filter(pk=channel.pk)
+    templates = MessageTemplate.objects.filter(channel__in=siblings)
+    matched = templates.filter(provider_template_id=update.template_id) if update.template_id else templates.none()
+    if not matched.exists():
+        matched = templates.filter(name=update.name, language=update.language)
+    changed = matched.update(status=update.event, status_reason=update.reason[:200], synced_at=timezone.now())
+    logger.info("channels.templates.status", extra={
+        "channel_id": channel.pk, "template": update.name, "language": update.language, "status": update.event,
+        "reason": update.reason, "templates_changed": changed})
+    return changed
+
+
 def templates_of(channel_id: int) -> list[MessageTemplate]:
     return list(MessageTemplate.objects.filter(channel_id=channel_id))
 

@@ -3,6 +3,7 @@ the 24-hour customer-service window, sent in Meta's template wire format."""
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -11,8 +12,9 @@ from django.utils import timezone
 
 from channels import services
 from channels.inbound import InboundMessage
-from channels.models import Channel, Direction, Message, MessageStatus, MessageTemplate
-from channels.tests.conftest import enqueued
+from channels.models import Channel, Direction, InboundEvent, Message, MessageStatus, MessageTemplate
+from channels.tests.conftest import enqueued, post_meta
+from channels.tests.fake_providers import fixture
 from tenants.api_keys import create_api_key
 
 WABA_ID = "102290129340398"
@@ -225,3 +227,54 @@ def test_staff_cannot_send_free_text_from_the_console_once_the_window_closed(cli
 
     assert "customer-service window is closed" in response.content.decode()
     assert not Message.objects.filter(direction=Direction.OUT).exists()
+
+
+# --- Meta's message_template_status_update webhook -------------------------------------
+
+
+def test_metas_template_status_webhook_updates_the_template_on_every_channel_of_the_account(
+    client, store, waba_channel
+):
+    services.sync_channel_routes(waba_channel)  # what saving the channel in the admin does
+    services.sync_templates(waba_channel.pk)
+    paused = fixture("whatsapp/template_status_update.json")  # Meta's reference shape, our ids
+
+    assert post_meta(client, store, paused).status_code == 200
+
+    template = MessageTemplate.objects.get(name="order_ready", language="pt_BR")
+    assert (template.status, template.status_reason, template.approved) == ("PAUSED", "LOW_QUALITY", False)
+    assert MessageTemplate.objects.get(name="order_ready", language="en_US").status == "APPROVED"
+
+    # Approved again, matched by name and language when Meta's id is not the stored one.
+    approved = copy.deepcopy(paused)
+    approved["entry"][0]["changes"][0]["value"].update(event="APPROVED", reason="NONE", message_template_id=77777)
+    approved["entry"][0]["changes"][0]["value"]["message_template_name"] = "black_friday"
+    post_meta(client, store, approved)
+    black_friday = MessageTemplate.objects.get(name="black_friday")
+    assert (black_friday.status, black_friday.status_reason) == ("APPROVED", "")
+
+
+def test_a_template_webhook_for_an_account_nobody_connected_is_acknowledged_and_ignored(
+    client, store, waba_channel
+):
+    services.sync_templates(waba_channel.pk)
+    payload = fixture("whatsapp/template_status_update.json")
+    payload["entry"][0]["id"] = "999999999"
+
+    assert post_meta(client, store, payload).status_code == 200
+    assert not InboundEvent.objects.exists()
+    assert MessageTemplate.objects.get(name="order_ready", language="pt_BR").status == "APPROVED"
+
+
+def test_a_template_quality_change_leaves_the_status_alone(client, store, waba_channel):
+    services.sync_channel_routes(waba_channel)
+    services.sync_templates(waba_channel.pk)
+    payload = fixture("whatsapp/template_status_update.json")
+    payload["entry"][0]["changes"][0]["value"] = {
+        "previous_quality_score": "GREEN", "new_quality_score": "YELLOW",
+        "message_template_id": 594425479261596, "message_template_name": "order_ready",
+        "message_template_language": "pt-BR"}
+
+    assert post_meta(client, store, payload).status_code == 200
+    assert InboundEvent.objects.get().processed
+    assert MessageTemplate.objects.get(name="order_ready", language="pt_BR").status == "APPROVED"
