@@ -19,7 +19,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -29,7 +28,7 @@ from rest_framework.views import APIView
 
 from agents import services as agent_services
 from agents.models import Agent
-from agents.sse import sse, turn_event_frames
+from agents.sse import event_stream_response, sse, turn_event_frames
 from agents.turns import TurnResult
 from channels import services
 from channels.errors import TurnBusy
@@ -302,7 +301,5 @@ class ChatStreamView(APIView):
                                      contact_name=data.get("contact_name", ""))
         except TurnBusy as exc:
             return _busy(exc)
-        response = StreamingHttpResponse(chat_events(opened), content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-        return response
+        # Event by event to the browser (never held in the gzip middleware's compressor).
+        return event_stream_response(request, chat_events(opened))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from django.db import connection
-from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
@@ -13,6 +12,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.sse import event_stream_response
 from channels import events, services
 from channels.api.serializers import (
     ChannelStatusSerializer,
@@ -74,12 +74,8 @@ class EventStreamView(APIView):
 
     @extend_schema(responses={(200, "text/event-stream"): str})
     def get(self, request):
-        response = StreamingHttpResponse(
-            events.stream(connection.schema_name), content_type="text/event-stream"
-        )
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
-        return response
+        # Event by event to the dashboard (never held in the gzip middleware's compressor).
+        return event_stream_response(request, events.stream(connection.schema_name))
 
 
 class ChannelStatusView(APIView):

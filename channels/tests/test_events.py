@@ -142,10 +142,12 @@ def test_the_event_stream_relays_events_live(client, store, whatsapp_channel, se
     settings.CHANNELS_SSE_HEARTBEAT_SECONDS = 0.2
     key = create_api_key(store, "dashboard", ["read"]).key
     response = client.get("/api/v1/events/stream", HTTP_HOST="store-a.localhost",
-                          HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT="text/event-stream")
+                          HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT="text/event-stream",
+                          HTTP_ACCEPT_ENCODING="gzip, deflate, br")  # as a browser asks
     connection.set_tenant(store)
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
+    assert not response.has_header("Content-Encoding")  # each event leaves at once, uncompressed
     chunks = iter(response.streaming_content)
     assert next(chunks) == b"retry: 3000\n\n"  # subscribed
 
