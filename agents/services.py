@@ -83,6 +83,8 @@ STORE_FACT_FIELDS = (
 
 # The customer's latest burst is at the end of the messages; a long history is not scanned.
 LATEST_QUESTION_SCAN = 50
+# Embed the customer's question in the background as the turn starts (``benchmarks/agent_turn.py``).
+PREFETCH_QUERY_EMBEDDING = True
 
 
 # --- agents -----------------------------------------------------------------------------
@@ -268,6 +270,7 @@ def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, o
     """One agent with what its turn reads, in one statement written out (the ORM spent
     several milliseconds compiling it on every turn)."""
     from catalog.models import StoreProfile
+    from knowledge.models import KnowledgeSettings
     from leads.models import Lead
 
     lead = f"(SELECT profile_summary FROM {Lead._meta.db_table} WHERE id = %s)" if lead_id is not None else "NULL"
@@ -280,7 +283,8 @@ def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, o
         "(SELECT ARRAY[prompt_price_per_million, completion_price_per_million] "
         f"FROM {ModelPrice._meta.db_table} WHERE provider = a.provider AND model = a.model) AS model_prices, "
         f"(SELECT to_jsonb(p) FROM {StoreProfile._meta.db_table} AS p WHERE p.id = %s) AS store_profile, "
-        f"{lead} AS lead_profile_summary "
+        f"{lead} AS lead_profile_summary, "
+        f"(SELECT embedder FROM {KnowledgeSettings._meta.db_table} WHERE id = 1) AS knowledge_embedder "
         f"FROM {Agent._meta.db_table} AS a WHERE {where} ORDER BY {order} LIMIT 1"
     )
     args = [CredentialCategory.LLM, StoreProfile.SINGLETON_PK, *([lead_id] if lead_id is not None else []), *params]
@@ -541,6 +545,8 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
     started = time.monotonic()
     agent = agent_for_turn(request.agent_id, lead_id=request.lead_id)
     question = latest_question(tuple(_to_chat(m) for m in request.messages[-LATEST_QUESTION_SCAN:]))
+    if PREFETCH_QUERY_EMBEDDING:
+        _prefetch_query_embedding(agent, question)
     # Saved with its steps when the turn ends (one write): see ``_write_trace``.
     run = AgentRun(
         agent=agent, conversation_id=request.conversation_id, channel=request.channel,
@@ -569,6 +575,27 @@ def _turn_events(request: TurnRequest, *, dry_run: bool, stream: bool) -> Iterat
             duration_ms=_ms(started),
         )
         raise
+
+
+def _prefetch_query_embedding(agent: Agent, question: str) -> None:
+    """Start embedding the customer's question while the turn builds its prompt and makes
+    its first model call, when the agent reads the knowledge base: the up-front policy
+    searches with it, the offline responder too, and a model often searches with the
+    customer's own words. A search with another text simply embeds that one."""
+    if not (agent.knowledge_policy == KnowledgePolicy.UP_FRONT or "search_knowledge" in (agent.enabled_tools or [])):
+        return
+    if not content_words(question):
+        return
+    from knowledge.embedders import get_embedder
+    from knowledge.errors import KnowledgeError
+
+    try:
+        embedder = get_embedder(getattr(agent, "knowledge_embedder", None) or settings.KNOWLEDGE_EMBEDDER)
+    except KnowledgeError:  # the search says what is wrong with the store's embedder
+        return
+    prefetch = getattr(embedder, "prefetch_query", None)
+    if prefetch is not None:
+        prefetch(question[:UP_FRONT_QUERY_CHARS])
 
 
 def _turn_body(
@@ -793,6 +820,7 @@ def _prompt(agent: Agent, request: TurnRequest, facts: StoreFacts) -> list[ChatM
 
 
 UP_FRONT_PASSAGES = 3
+UP_FRONT_QUERY_CHARS = 500
 
 
 def _retrieve_up_front(turn: _Turn, question: str, messages: list[ChatMessage]) -> list[str]:
@@ -802,9 +830,10 @@ def _retrieve_up_front(turn: _Turn, question: str, messages: list[ChatMessage]) 
     if not content_words(question):
         return []
     started = time.monotonic()
-    outcome = tools.execute_builtin(turn.ctx, "search_knowledge", {"query": question[:500], "top_k": UP_FRONT_PASSAGES})
+    query = question[:UP_FRONT_QUERY_CHARS]
+    outcome = tools.execute_builtin(turn.ctx, "search_knowledge", {"query": query, "top_k": UP_FRONT_PASSAGES})
     passages = outcome.result.get("passages", []) if outcome.ok else []
-    turn.step(StepKind.TOOL, "search_knowledge (up front)", input={"query": question[:500]},
+    turn.step(StepKind.TOOL, "search_knowledge (up front)", input={"query": query},
               output=outcome.result, error="" if outcome.ok else str(outcome.result.get("error", "")),
               duration_ms=_ms(started))
     if not passages:

