@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from channels.events import emit
@@ -44,6 +44,7 @@ def set_monthly_tokens(tokens: int) -> TokenBudget:
     """Set the store's monthly budget (0: none). A raised budget lets the agents use their
     models again at once; staff are told again if the new one runs out this month."""
     budget = store_budget()
+    forget_usage()
     TokenBudget.objects.filter(pk=budget.pk).update(monthly_tokens=max(0, int(tokens)), exceeded_month=None,
                                                     exceeded_at=None, updated_at=timezone.now())
     budget.refresh_from_db()
@@ -60,11 +61,49 @@ def tokens_used(*, since: datetime) -> int:
     return int(total or 0)
 
 
+# Every turn checks the budget, and summing a busy month's usage each time would cost more
+# as the month goes on. So the month is split: the part older than ``SETTLED_AFTER`` (no
+# turn still running writes there) is summed once and kept in the shared cache, extended
+# as time passes; only the recent rows are summed on every check. Exact, and each check
+# reads minutes of rows, not the month.
+SETTLED_AFTER = timedelta(minutes=15)
+
+
+def _usage_key(start: datetime) -> str:
+    from django.db import connection
+
+    return f"token-usage:{connection.schema_name}:{start:%Y-%m}"
+
+
+def _usage_this_month(start: datetime, now: datetime) -> int:
+    from django.core.cache import cache
+
+    from agents.models import TokenUsage
+
+    key = _usage_key(start)
+    settled_until, settled = cache.get(key) or (start, 0)
+    until = max(settled_until, now - SETTLED_AFTER)
+    tokens = F("prompt_tokens") + F("completion_tokens")
+    sums = TokenUsage.objects.filter(at__gte=settled_until).aggregate(
+        older=Sum(tokens, filter=Q(at__lt=until)), recent=Sum(tokens, filter=Q(at__gte=until)))
+    settled += int(sums["older"] or 0)
+    if until > settled_until:
+        cache.set(key, (until, settled), 40 * 24 * 3600)
+    return settled + int(sums["recent"] or 0)
+
+
+def forget_usage() -> None:
+    """Drop the kept sum (it is summed again on the next check)."""
+    from django.core.cache import cache
+
+    cache.delete(_usage_key(_month_start(timezone.now())))
+
+
 def budget_state(*, now: datetime | None = None) -> BudgetState:
     now = now or timezone.now()
     start = _month_start(now)
     budget = store_budget()
-    used = tokens_used(since=start) if budget.monthly_tokens else 0
+    used = _usage_this_month(start, now) if budget.monthly_tokens else 0
     return BudgetState(monthly_tokens=budget.monthly_tokens, used_tokens=used, month=start.date())
 
 

@@ -100,3 +100,21 @@ def test_with_the_real_agent_the_model_is_not_called_past_the_budget(store, what
     connection.set_tenant(store)
     assert "token budget is used up (150 of 100 tokens)" in conversations.content.decode()
     assert "Used up: offline responder" in budget.content.decode()
+
+
+def test_the_month_is_summed_once_and_then_only_the_recent_usage(store):
+    services.set_monthly_tokens(10_000)
+    now = timezone.now()
+    _used(600, at=now - timedelta(hours=3))
+    _used(300, at=now - timedelta(minutes=1))
+    assert services.budget_state(now=now).used_tokens == 900
+
+    # Twenty minutes on: the 300 have settled into the kept sum, counted once, not twice.
+    later = now + timedelta(minutes=20)
+    _used(50, at=later)
+    assert services.budget_state(now=later).used_tokens == 950
+    # The kept part is not read again: rows older than it no longer matter to a check.
+    TokenUsage.objects.filter(at__lt=now - timedelta(hours=2)).update(prompt_tokens=0)
+    assert services.budget_state(now=later).used_tokens == 950
+    services.set_monthly_tokens(10_000)  # a budget change sums the month afresh
+    assert services.budget_state(now=later).used_tokens == 350
