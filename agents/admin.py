@@ -86,6 +86,8 @@ class AgentAdmin(ModelAdmin):
         ("Behaviour", {"fields": ("max_tool_iterations", "memory_window", "enabled_tools", "knowledge_policy",
                                  "knowledge_collections")}),
         ("Handoff", {"fields": ("handoff_keywords", "handoff_on_failure")}),
+        ("Message accumulator", {"fields": ("burst_seconds", "burst_max_wait_seconds", "burst_max_messages",
+                                            "burst_separator")}),
     )
 
     def get_queryset(self, request):

@@ -73,3 +73,15 @@ def agents_with_ratings():
         good_ratings=Count("ratings", filter=Q(ratings__rating="good")),
         bad_ratings=Count("ratings", filter=Q(ratings__rating="bad")),
     )
+
+
+ACCUMULATOR_FIELDS = ("burst_seconds", "burst_max_wait_seconds", "burst_max_messages", "burst_separator")
+
+
+def accumulator_settings(agent_id: int | None) -> dict:
+    """The message accumulator settings the answering agent sets (``agent_id``, else the
+    store's default active agent): only those it sets, so the caller's defaults apply to
+    the rest."""
+    agents = Agent.objects.filter(pk=agent_id) if agent_id else Agent.objects.filter(is_active=True)
+    row = agents.order_by("-is_default", "name").values(*ACCUMULATOR_FIELDS).first() or {}
+    return {key: value for key, value in row.items() if value not in (None, "")}

@@ -367,9 +367,9 @@ CHANNELS_META_GRAPH_VERSION = env("CHANNELS_META_GRAPH_VERSION", default="v24.0"
 CHANNELS_META_ACCESS_TOKEN = env("CHANNELS_META_ACCESS_TOKEN", default="")
 # Chatwoot signed webhooks older than this are refused (seconds).
 CHANNELS_CHATWOOT_SIGNATURE_MAX_AGE = env.int("CHANNELS_CHATWOOT_SIGNATURE_MAX_AGE", default=300)
-# Accumulator: a burst ends after this many quiet seconds (a channel's config may override
-# burst_seconds / burst_max_wait_seconds), or when its first message is this old.
-CHANNELS_BURST_SECONDS = env.float("CHANNELS_BURST_SECONDS", default=3.0)
+# Accumulator: a burst ends after this many quiet seconds (a channel's config, else its agent,
+# may set burst_seconds / burst_max_wait_seconds / ...), or when its first message is this old.
+CHANNELS_BURST_SECONDS = env.float("CHANNELS_BURST_SECONDS", default=5.0)
 CHANNELS_BURST_MAX_WAIT_SECONDS = env.float("CHANNELS_BURST_MAX_WAIT_SECONDS", default=20.0)
 CHANNELS_BURST_SEPARATOR = env("CHANNELS_BURST_SEPARATOR", default="\n")
 CHANNELS_BURST_MAX_MESSAGES = env.int("CHANNELS_BURST_MAX_MESSAGES", default=10)

@@ -19,7 +19,7 @@ class AgentSerializer(serializers.ModelSerializer):
             "id", "name", "role", "system_prompt", "provider", "model", "base_url", "credential_name",
             "fallbacks", "temperature", "max_tokens", "max_tool_iterations", "memory_window", "enabled_tools",
             "knowledge_policy", "knowledge_collections", "handoff_keywords", "handoff_on_failure", "is_active",
-            "is_default",
+            "is_default", "burst_seconds", "burst_max_wait_seconds", "burst_max_messages", "burst_separator",
             "good_ratings", "bad_ratings", "has_credentials", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]

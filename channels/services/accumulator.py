@@ -26,8 +26,20 @@ from channels.services.scheduling import dispatch_turns
 logger = logging.getLogger(__name__)
 
 
+def burst_setting(channel: Channel, key: str, default):
+    """An accumulator setting (``burst_seconds``, ``burst_max_wait_seconds``,
+    ``burst_max_messages``, ``burst_separator``): the channel's own, else the answering
+    agent's, else ``default`` (the platform's)."""
+    from agents.selectors import accumulator_settings
+
+    value = channel.setting(key)
+    if value is None:
+        value = accumulator_settings(channel.setting("agent_id")).get(key)
+    return default if value is None else value
+
+
 def burst_seconds(channel: Channel) -> float:
-    return float(channel.setting("burst_seconds", settings.CHANNELS_BURST_SECONDS))
+    return float(burst_setting(channel, "burst_seconds", settings.CHANNELS_BURST_SECONDS))
 
 
 def schedule_burst_close(channel: Channel, conversation_id: int, message_id: int) -> None:
@@ -67,8 +79,8 @@ def close_burst(conversation_id: int, message_id: int, *, now=None) -> Conversat
         last_id = pending[-1][0]
         if last_id != message_id:
             channel = conversation.channel
-            max_wait = float(channel.setting("burst_max_wait_seconds", settings.CHANNELS_BURST_MAX_WAIT_SECONDS))
-            max_messages = int(channel.setting("burst_max_messages", settings.CHANNELS_BURST_MAX_MESSAGES))
+            max_wait = float(burst_setting(channel, "burst_max_wait_seconds", settings.CHANNELS_BURST_MAX_WAIT_SECONDS))
+            max_messages = int(burst_setting(channel, "burst_max_messages", settings.CHANNELS_BURST_MAX_MESSAGES))
             if now - pending[0][1] < timedelta(seconds=max_wait) and len(pending) < max_messages:
                 return None
         turn, created = ConversationTurn.objects.get_or_create(

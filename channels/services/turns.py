@@ -27,6 +27,7 @@ from channels.models import (
     MessageStatus,
     TurnStatus,
 )
+from channels.services.accumulator import burst_setting
 from channels.services.budget import check_budget
 from channels.services.common import _on_commit_enqueue
 from channels.services.delivery import split_reply
@@ -52,7 +53,7 @@ def build_turn_request(turn: ConversationTurn) -> TurnRequest:
     """The conversation as the agent sees it: recent history, then the burst joined."""
     conversation = turn.conversation
     channel = conversation.channel
-    separator = channel.setting("burst_separator", settings.CHANNELS_BURST_SEPARATOR)
+    separator = burst_setting(channel, "burst_separator", settings.CHANNELS_BURST_SEPARATOR)
     earlier = conversation.messages.filter(pk__lt=turn.first_message_id).exclude(
         direction=Direction.OUT, status=MessageStatus.FAILED
     )

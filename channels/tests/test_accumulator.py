@@ -138,3 +138,29 @@ def test_a_burst_is_answered_once_it_has_the_max_messages(store, whatsapp_channe
 
     turn = ConversationTurn.objects.get()
     assert (turn.first_message_id, turn.last_message_id) == (burst[0].pk, burst[3].pk)
+
+
+def test_the_answering_agents_accumulator_settings_apply_unless_the_channel_sets_its_own(
+    store, whatsapp_channel, settings, django_capture_on_commit_callbacks
+):
+    from agents import services as agent_services
+
+    settings.CHANNELS_BURST_SECONDS = 5.0
+    agent = agent_services.create_agent_from_template("support", make_default=True)
+    agent.burst_seconds, agent.burst_max_messages, agent.burst_separator = 1.5, 2, " / "
+    agent.save()
+
+    with django_capture_on_commit_callbacks() as scheduled:
+        first = _say(whatsapp_channel, "oi", "wamid.a1")
+        second = _say(whatsapp_channel, "meu pedido não chegou", "wamid.a2")
+    assert [c.countdown for c in bursts(scheduled)] == [1.5, 1.5]  # the agent's window, not the platform's
+    # Two messages is the agent's max: the first message's close already answers the burst.
+    turn = services.close_burst(first.conversation_id, first.pk)
+    assert turn is not None and turn.last_message_id == second.pk
+    assert services.build_turn_request(turn).messages[-1].text == "oi / meu pedido não chegou"
+
+    whatsapp_channel.config["burst_seconds"] = 8
+    whatsapp_channel.save(update_fields=["config"])
+    with django_capture_on_commit_callbacks() as scheduled:
+        _say(whatsapp_channel, "alô?", "wamid.a3")
+    assert [c.countdown for c in bursts(scheduled)] == [8.0]  # the channel's own setting comes first
