@@ -248,8 +248,9 @@ def agent_for_turn(agent_id: int | None, *, lead_id: int | None = None) -> Agent
     ``knowledge_collection_ids`` (what its knowledge search may read), ``llm_ciphertext``
     (its provider's API key as stored in the vault, None when there is none),
     ``model_prices`` (the store's prices of its model, None when it lists none),
-    ``store_profile`` (the store facts, None before the store saved a profile) and, with
-    ``lead_id``, ``lead_profile_summary`` (None for no such lead or without ``lead_id``)."""
+    ``store_profile`` (the store facts, None before the store saved a profile),
+    ``search_config`` (the store's knowledge search settings) and, with ``lead_id``,
+    ``lead_profile_summary`` (None for no such lead or without ``lead_id``)."""
     if agent_id is not None:
         agent = _agent_with_turn_context("a.id = %s", [agent_id], lead_id)
         if agent is None:
@@ -270,7 +271,7 @@ def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, o
     """One agent with what its turn reads, in one statement written out (the ORM spent
     several milliseconds compiling it on every turn)."""
     from catalog.models import StoreProfile
-    from knowledge.models import KnowledgeSettings
+    from knowledge.selectors import search_config_from, search_config_sql
     from leads.models import Lead
 
     lead = f"(SELECT profile_summary FROM {Lead._meta.db_table} WHERE id = %s)" if lead_id is not None else "NULL"
@@ -284,13 +285,15 @@ def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, o
         f"FROM {ModelPrice._meta.db_table} WHERE provider = a.provider AND model = a.model) AS model_prices, "
         f"(SELECT to_jsonb(p) FROM {StoreProfile._meta.db_table} AS p WHERE p.id = %s) AS store_profile, "
         f"{lead} AS lead_profile_summary, "
-        f"(SELECT embedder FROM {KnowledgeSettings._meta.db_table} WHERE id = 1) AS knowledge_embedder "
+        f"{search_config_sql()} AS search_config "
         f"FROM {Agent._meta.db_table} AS a WHERE {where} ORDER BY {order} LIMIT 1"
     )
     args = [CredentialCategory.LLM, StoreProfile.SINGLETON_PK, *([lead_id] if lead_id is not None else []), *params]
     agent = next(iter(Agent.objects.raw(sql, args)), None)
-    if agent is not None and isinstance(agent.store_profile, str):  # jsonb arrives as text
-        agent.store_profile = json.loads(agent.store_profile)
+    if agent is not None:
+        if isinstance(agent.store_profile, str):  # jsonb arrives as text
+            agent.store_profile = json.loads(agent.store_profile)
+        agent.search_config = search_config_from(agent.search_config)
     return agent
 
 
@@ -590,7 +593,8 @@ def _prefetch_query_embedding(agent: Agent, question: str) -> None:
     from knowledge.errors import KnowledgeError
 
     try:
-        embedder = get_embedder(getattr(agent, "knowledge_embedder", None) or settings.KNOWLEDGE_EMBEDDER)
+        config = getattr(agent, "search_config", None)
+        embedder = get_embedder((config.embedder_override or settings.KNOWLEDGE_EMBEDDER) if config else None)
     except KnowledgeError:  # the search says what is wrong with the store's embedder
         return
     prefetch = getattr(embedder, "prefetch_query", None)

@@ -23,7 +23,7 @@ from pgvector.django import CosineDistance, HalfVectorField, VectorField
 
 from knowledge.embedders import Embedder, get_embedder
 from knowledge.models import MAX_VECTOR_INDEX_DIMENSIONS, Chunk, Collection, Document, EmbeddingSpace
-from knowledge.selectors import search_config
+from knowledge.selectors import SearchConfig, search_config
 
 MODES = ("hybrid", "vector", "fulltext")
 
@@ -87,27 +87,31 @@ def search(
     min_similarity: float = 0.0,
     candidates: int = 50,
     embedder: Embedder | None = None,
+    config: SearchConfig | None = None,
 ) -> list[SearchHit]:
     """The ``top_k`` best chunks of the current store for ``query``, best first.
 
     Filters: ``collection_ids``, ``document_ids``, ``metadata`` (containment: ``{"page": 2}``).
     ``mode`` is ``hybrid`` (both legs fused), ``vector`` or ``fulltext``. Read-only; safe
-    to call from any request or task.
+    to call from any request or task. ``config``: the store's search settings when the
+    caller read them already (``selectors.search_config_sql``), else they are read here.
     """
     request = SearchRequest(
         query=query, top_k=top_k, collection_ids=tuple(collection_ids),
         document_ids=tuple(document_ids), metadata=dict(metadata or {}), mode=mode,
         min_score=min_score, min_similarity=min_similarity, candidates=max(candidates, top_k),
     )
-    return run_search(request, embedder=embedder)
+    return run_search(request, embedder=embedder, config=config)
 
 
-def run_search(request: SearchRequest, *, embedder: Embedder | None = None) -> list[SearchHit]:
+def run_search(
+    request: SearchRequest, *, embedder: Embedder | None = None, config: SearchConfig | None = None
+) -> list[SearchHit]:
     if request.mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     if not request.query.strip() or request.top_k <= 0:
         return []
-    config = search_config()
+    config = config or search_config()
     embedder = embedder or get_embedder(config.embedder_override or settings.KNOWLEDGE_EMBEDDER)
     # Only the store's embedder's space answers: during a switch the new space fills up
     # beside it, and its vectors are not comparable with this embedder's queries.
@@ -186,7 +190,8 @@ def _search_sql(
         vector_type = space.vector_type
         query_vector = (Vector(vector) if vector_type.startswith("vector") else HalfVector(vector)).to_text()
         # The exact shape of the space's partial expression HNSW index (see ``nearest_chunks``).
-        distance = f"((c.embedding)::{vector_type} <=> %s::{vector_type})"
+        # The query vector is sent once (8 KB of text at 384-d) and referred to as a parameter.
+        distance = f"((c.embedding)::{vector_type} <=> (SELECT q FROM qv))"
         prefix = "SELECT set_config('hnsw.ef_search', %s, true)"
         params.append(str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, request.candidates)))
         if request.collection_ids or request.document_ids or request.metadata:
@@ -199,14 +204,15 @@ def _search_sql(
         leg_params: list = [query_vector, *filters]
         if request.min_similarity > 0:
             threshold = f" AND {distance} <= %s"
-            leg_params += [query_vector, 1.0 - request.min_similarity]
+            leg_params.append(1.0 - request.min_similarity)
         ctes.append(
+            f"qv AS (SELECT %s::{vector_type} AS q), "
             f"v AS (SELECT c.id, {distance} AS distance FROM {chunks} AS c WHERE {condition}{threshold} "
             f"ORDER BY {distance} LIMIT %s), "
             "vr AS (SELECT id, 1::float8 - distance AS similarity, "
             "row_number() OVER (ORDER BY distance) AS n FROM v)"
         )
-        params += [*leg_params, query_vector, request.candidates]
+        params += [*leg_params, request.candidates]
         terms.append(("vr", settings.KNOWLEDGE_VECTOR_WEIGHT))
     if request.mode in ("hybrid", "fulltext"):
         # Questions are OR-ed term by term: a customer's wording rarely contains every

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,23 +34,32 @@ class SearchConfig:
     spaces: dict[str, tuple[int, int]]
 
 
+def search_config_sql() -> str:
+    """A SQL expression of the store's search settings as JSON, for a caller that reads
+    them together with its own rows in one statement (``search_config_from`` reads it)."""
+    return (
+        f"(SELECT jsonb_build_object('embedder', (SELECT embedder FROM {KnowledgeSettings._meta.db_table} "
+        f"WHERE id = 1), 'language', (SELECT search_language FROM {KnowledgeSettings._meta.db_table} "
+        "WHERE id = 1), 'spaces', (SELECT coalesce(jsonb_agg(jsonb_build_array(s.embedder, s.id, s.dimensions)), "
+        f"'[]') FROM {EmbeddingSpace._meta.db_table} AS s)))"
+    )
+
+
+def search_config_from(value: str | dict) -> SearchConfig:
+    config = json.loads(value) if isinstance(value, str) else value
+    return SearchConfig(
+        embedder_override=config["embedder"] or None,
+        language=config["language"] or settings.KNOWLEDGE_TEXT_SEARCH_CONFIG,
+        spaces={name: (pk, dimensions) for name, pk, dimensions in config["spaces"]},
+    )
+
+
 def search_config() -> SearchConfig:
     """``store_embedder_override()``, ``search_language()`` and the store's embedding
     spaces in one query (a search reads all three on every call)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT k.embedder, k.search_language, s.id, s.embedder, s.dimensions "
-            f"FROM (SELECT 1) AS one "
-            f"LEFT JOIN {KnowledgeSettings._meta.db_table} AS k ON k.id = 1 "
-            f"LEFT JOIN {EmbeddingSpace._meta.db_table} AS s ON true"
-        )
-        rows = cursor.fetchall()
-    embedder, language = rows[0][0], rows[0][1]
-    return SearchConfig(
-        embedder_override=embedder or None,
-        language=language or settings.KNOWLEDGE_TEXT_SEARCH_CONFIG,
-        spaces={name: (pk, dimensions) for _, _, pk, name, dimensions in rows if pk is not None},
-    )
+        cursor.execute(f"SELECT {search_config_sql()}")
+        return search_config_from(cursor.fetchone()[0])
 
 
 def knowledge_stats() -> dict:

@@ -19,12 +19,13 @@ def search_knowledge(ctx: ToolContext, args: dict[str, Any], call_id: str) -> di
         collections = list(ctx.agent.knowledge_collections.values_list("pk", flat=True)) if ctx.agent.pk else []
     collections = [pk for pk in collections if pk is not None]
     top_k = int(args.get("top_k", 3))
+    config = getattr(ctx.agent, "search_config", None)  # read with the agent for a turn
     try:
-        hits = search(args["query"], top_k=top_k, collection_ids=collections)
+        hits = search(args["query"], top_k=top_k, collection_ids=collections, config=config)
     except KnowledgeError as exc:
         # The embedder is down: words still find passages.
         logger.warning("agents.knowledge_search_fulltext_only", extra={"error": str(exc)})
-        hits = search(args["query"], top_k=top_k, collection_ids=collections, mode="fulltext")
+        hits = search(args["query"], top_k=top_k, collection_ids=collections, mode="fulltext", config=config)
     return {
         "passages": [
             {
