@@ -250,7 +250,8 @@ def agent_for_turn(agent_id: int | None, *, lead_id: int | None = None) -> Agent
     ``model_prices`` (the store's prices of its model, None when it lists none),
     ``store_profile`` (the store facts, None before the store saved a profile),
     ``search_config`` (the store's knowledge search settings) and, with ``lead_id``,
-    ``lead_profile_summary`` (None for no such lead or without ``lead_id``)."""
+    ``lead_profile_summary`` (the lead's stored profile summary, else one built from its
+    timeline as ``leads.services.current_profile_summary`` does; "" for no such lead)."""
     if agent_id is not None:
         agent = _agent_with_turn_context("a.id = %s", [agent_id], lead_id)
         if agent is None:
@@ -272,9 +273,9 @@ def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, o
     several milliseconds compiling it on every turn)."""
     from catalog.models import StoreProfile
     from knowledge.selectors import search_config_from, search_config_sql
-    from leads.models import Lead
+    from leads.services import profile_summary_from, profile_summary_sql
 
-    lead = f"(SELECT profile_summary FROM {Lead._meta.db_table} WHERE id = %s)" if lead_id is not None else "NULL"
+    lead = profile_summary_sql() if lead_id is not None else "NULL"
     sql = (
         "SELECT a.*, "
         f"ARRAY(SELECT collection_id FROM {Agent.knowledge_collections.through._meta.db_table} "
@@ -284,7 +285,7 @@ def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, o
         "(SELECT ARRAY[prompt_price_per_million, completion_price_per_million] "
         f"FROM {ModelPrice._meta.db_table} WHERE provider = a.provider AND model = a.model) AS model_prices, "
         f"(SELECT to_jsonb(p) FROM {StoreProfile._meta.db_table} AS p WHERE p.id = %s) AS store_profile, "
-        f"{lead} AS lead_profile_summary, "
+        f"{lead} AS lead_profile, "
         f"{search_config_sql()} AS search_config "
         f"FROM {Agent._meta.db_table} AS a WHERE {where} ORDER BY {order} LIMIT 1"
     )
@@ -294,6 +295,7 @@ def _agent_with_turn_context(where: str, params: list, lead_id: int | None, *, o
         if isinstance(agent.store_profile, str):  # jsonb arrives as text
             agent.store_profile = json.loads(agent.store_profile)
         agent.search_config = search_config_from(agent.search_config)
+        agent.lead_profile_summary = profile_summary_from(agent.lead_profile) if lead_id is not None else None
     return agent
 
 
@@ -815,7 +817,7 @@ def _prompt(agent: Agent, request: TurnRequest, facts: StoreFacts) -> list[ChatM
     lines.append(f"- Today: {timezone.localdate():%Y-%m-%d}")
     system = (agent.system_prompt.strip() + "\n\nStore information:\n" + "\n".join(lines)).strip()
     messages = [ChatMessage("system", system)]
-    summary = _lead_summary(request.lead_id, getattr(agent, "lead_profile_summary", None))
+    summary = agent.lead_profile_summary if request.lead_id is not None else ""
     if summary:
         messages.append(ChatMessage("system", f"What we know about this customer: {summary}"))
     window = request.messages[-agent.memory_window :] if agent.memory_window else request.messages
@@ -851,18 +853,6 @@ def _retrieve_up_front(turn: _Turn, question: str, messages: list[ChatMessage]) 
     new = [s for s in dict.fromkeys(cite(p["source"]) for p in passages) if s not in turn.sources]
     turn.sources.extend(new)
     return new
-
-
-def _lead_summary(lead_id: int | None, stored: str | None = None) -> str:
-    """The lead's stored profile summary (``stored``, read with the agent), else one built
-    from its timeline now; "" for no lead. ``stored`` None means not read (or no such lead)."""
-    if lead_id is None:
-        return ""
-    if stored:
-        return stored
-    from leads import services as leads
-
-    return leads.current_profile_summary(lead_id)
 
 
 def _to_chat(message: ConversationMessage) -> ChatMessage:

@@ -229,28 +229,47 @@ def build_profile_summary(lead: Lead) -> str:
 def current_profile_summary(lead_id: int) -> str:
     """The lead's stored profile summary, else the one ``build_profile_summary`` gives now
     (a lead whose profile was never refreshed), read in one query; "" for no such lead."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {profile_summary_sql()}", [lead_id])
+        return profile_summary_from(cursor.fetchone()[0])
+
+
+def profile_summary_sql() -> str:
+    """A SQL expression with one parameter, a lead's id, for callers that read a lead's
+    profile together with their own rows in one statement: ``profile_summary_from`` of
+    its value is ``current_profile_summary`` (the timeline is read only when no summary
+    is stored)."""
     events, identities = LeadEvent._meta.db_table, LeadIdentity._meta.db_table
-    rows = Lead.objects.raw(
-        "SELECT l.id, l.name, l.stage, l.tags, l.created_at, l.profile_summary, "
-        "CASE WHEN l.profile_summary = '' THEN (SELECT coalesce(json_agg(json_build_object("
-        "'kind', e.kind, 'payload', e.payload, 'at', e.at) ORDER BY e.at, e.id), '[]'::json) "
-        f"FROM {events} AS e WHERE e.lead_id = l.id) END AS timeline, "
-        f"CASE WHEN l.profile_summary = '' THEN ARRAY(SELECT DISTINCT kind FROM {identities} "
-        "WHERE lead_id = l.id) END AS channels "
-        f"FROM {Lead._meta.db_table} AS l WHERE l.id = %s",
-        [lead_id],
+    return (
+        "(SELECT jsonb_build_object('id', l.id, 'summary', l.profile_summary, 'name', l.name, "
+        "'stage', l.stage, 'tags', l.tags, 'created_at', l.created_at, "
+        "'timeline', CASE WHEN l.profile_summary = '' THEN (SELECT coalesce(jsonb_agg(jsonb_build_object("
+        "'kind', e.kind, 'payload', e.payload, 'at', e.at) ORDER BY e.at, e.id), '[]') "
+        f"FROM {events} AS e WHERE e.lead_id = l.id) END, "
+        "'channels', CASE WHEN l.profile_summary = '' THEN (SELECT coalesce(jsonb_agg(DISTINCT i.kind), '[]') "
+        f"FROM {identities} AS i WHERE i.lead_id = l.id) END) "
+        f"FROM {Lead._meta.db_table} AS l WHERE l.id = %s)"
     )
-    lead = next(iter(rows), None)
-    if lead is None:
+
+
+def profile_summary_from(value: str | dict | None) -> str:
+    """The summary a ``profile_summary_sql`` value describes ("" for no such lead)."""
+    if value is None:
         return ""
-    if lead.profile_summary:
-        return lead.profile_summary
-    timeline = json.loads(lead.timeline) if isinstance(lead.timeline, str) else lead.timeline
+    data = json.loads(value) if isinstance(value, str) else value
+    if data["summary"]:
+        return data["summary"]
+    lead = Lead(
+        pk=data["id"], name=data["name"], stage=data["stage"], tags=data["tags"],
+        created_at=datetime.fromisoformat(data["created_at"]) if data["created_at"] else None,
+    )
     events = [
         LeadEvent(lead_id=lead.pk, kind=e["kind"], payload=e["payload"], at=datetime.fromisoformat(e["at"]))
-        for e in timeline
+        for e in data["timeline"]
     ]
-    return _profile_summary(lead, events, sorted(lead.channels))
+    return _profile_summary(lead, events, sorted(data["channels"]))
 
 
 def _profile_summary(lead: Lead, events: list[LeadEvent], channels: list[str]) -> str:
@@ -440,6 +459,8 @@ __all__ = [
     "add_identity",
     "build_profile_summary",
     "current_profile_summary",
+    "profile_summary_from",
+    "profile_summary_sql",
     "change_stage",
     "ensure_lead",
     "find_lead",

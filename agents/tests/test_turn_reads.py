@@ -87,9 +87,10 @@ def test_each_store_answers_with_its_own_agent_and_key(llm_agent, fake_llm, othe
     ]
 
 
-def test_a_turn_with_a_knowledge_search_takes_four_statements(llm_agent, fake_llm, policies, lead):
-    """The agent with what its turn reads (the store's search settings included), the lead's
-    profile (built: none stored yet), the search, and the run with its steps and usage."""
+def test_a_turn_with_a_knowledge_search_takes_three_statements(llm_agent, fake_llm, policies, lead):
+    """The agent with what its turn reads (the store's search settings and the lead's profile,
+    built from its timeline as none is stored yet, included), the search, and the run with
+    its steps and usage."""
     fake_llm.script = [
         completion(tool_calls=[tool_call("call_1", "search_knowledge", {"query": "trocar o tamanho"})]),
         completion("Você pode trocar em até 30 dias."),
@@ -109,7 +110,7 @@ def test_a_turn_with_a_knowledge_search_takes_four_statements(llm_agent, fake_ll
         (1, "llm", "openai:gpt-4o-mini"), (2, "tool", "search_knowledge"), (3, "llm", "openai:gpt-4o-mini"),
     ]
     assert run.usage.count() == 2
-    assert len(queries.captured_queries) == 4, "\n".join(q["sql"][:120] for q in queries.captured_queries)
+    assert len(queries.captured_queries) == 3, "\n".join(q["sql"][:120] for q in queries.captured_queries)
 
 
 def test_a_lead_never_profiled_is_described_from_its_timeline_as_a_refresh_would(llm_agent, fake_llm):
