@@ -90,19 +90,19 @@ class Agent(models.Model):
     # The message accumulator: a customer's burst of messages ("oi" ... "preciso de ajuda")
     # becomes one turn. Empty: the channel's own setting, else the platform's default.
     burst_seconds = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(120)],
+        "quiet seconds before answering", null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(120)],
         help_text="Seconds of quiet that end a burst of the customer's messages (each new message restarts them).",
     )
     burst_max_wait_seconds = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(600)],
+        "longest wait (seconds)", null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(600)],
         help_text="A burst that never pauses is answered once its first message is this old.",
     )
     burst_max_messages = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)],
+        "most messages in one answer", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text="A burst is answered as soon as it has this many messages.",
     )
     burst_separator = models.CharField(
-        max_length=20, blank=True, help_text="What joins a burst's messages for the model (empty: a line break).",
+        "message separator", max_length=20, blank=True, help_text="What joins a burst's messages for the model (empty: a line break).",
     )
     is_active = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False, help_text="Answers turns that name no agent.")
