@@ -4,6 +4,7 @@
     python benchmarks/agent_turn.py --turns 500
     python benchmarks/agent_turn.py --reuse         # keep the database between runs (setup once)
     python benchmarks/agent_turn.py --profile       # also cProfile 50 turns: where the overhead goes
+    python benchmarks/agent_turn.py --llm-ms 50     # each model call takes 50 ms: the whole turn shows the overlap
 
 Runs in its own throw-away database (``atendo_bench_agents``) on the same PostgreSQL
 server as the app, with one store holding the demo catalog and knowledge base. The agent
@@ -58,11 +59,14 @@ class InstantLLM(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall between headers and body
+    latency = 0.0  # seconds a call takes (``--llm-ms``): what a real model's time lets overlap
 
     def log_message(self, *args):
         pass
 
     def do_POST(self):
+        if self.latency:
+            time.sleep(self.latency)
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         last = body["messages"][-1]
         if last["role"] == "tool" or not body.get("tools"):
@@ -100,7 +104,11 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse the database a --reuse/--keep run left (set up once, then timed again)")
     parser.add_argument("--profile", action="store_true", help="cProfile 50 turns and print the top functions")
+    parser.add_argument("--llm-ms", type=float, default=0.0,
+                        help="each model call takes this long (default 0: instant); the whole turn then shows "
+                             "what overlaps the model's time (the question's embedding)")
     args = parser.parse_args()
+    InstantLLM.latency = args.llm_ms / 1000
 
     os.environ["DATABASE_URL"] = fresh_database(BENCH_DB, keep_existing=args.reuse)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -242,11 +250,12 @@ def main() -> None:
                   f"p95 {_pct(tail, 95):.2f} ms")
             print(f"  overhead p95 / bare round-trip p95: {_pct(overhead, 95) / bare_p95:.1f}x; "
                   f"vs the 25 ms target: {_pct(overhead, 95) / 25:.2f}x")
-            summary.append((label, overhead))
+            summary.append((label, overhead, totals))
 
-        print("\noverhead (turn - model), ms:")
-        for label, overhead in summary:
-            print(f"  {label:<72} p50 {_pct(overhead, 50):6.2f}  p95 {_pct(overhead, 95):6.2f}")
+        print(f"\noverhead (turn - model) and whole turn, ms (model calls of {args.llm_ms:g} ms):")
+        for label, overhead, totals in summary:
+            print(f"  {label:<72} overhead p50 {_pct(overhead, 50):6.2f}  p95 {_pct(overhead, 95):6.2f}   "
+                  f"turn p50 {_pct(totals, 50):6.2f}  p95 {_pct(totals, 95):6.2f}")
 
         from django.db import connection as db
         from django.test.utils import CaptureQueriesContext
