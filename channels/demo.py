@@ -1,6 +1,8 @@
 """Demo channels (idempotent): the API/web channel, a WhatsApp channel pointing at a local
-Graph API base URL with its message templates (one approved, one pending), one sample
-conversation with the demo lead Ana, and the store's monthly token budget."""
+Graph API base URL with its message templates (one approved, one pending, one Meta
+rejects), one sample conversation with the demo lead Ana, a new customer's message and a
+template review arriving as Meta's webhook delivers them (through the store's inbox), and
+the store's monthly token budget."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from channels.models import (
     ChannelKind,
     Conversation,
     Direction,
+    InboundEvent,
     Message,
     MessageStatus,
     MessageTemplate,
@@ -29,7 +32,31 @@ DEMO_TEMPLATES = [
      "components": [{"type": "BODY", "text": "Olá {{1}}, seu pedido {{2}} está pronto para retirada na loja!"}]},
     {"name": "black_friday", "language": "pt_BR", "category": "MARKETING", "status": "PENDING",
      "components": [{"type": "BODY", "text": "Black Friday: sapatilhas de ponta com até 30% off, só hoje!"}]},
+    {"name": "cupom_volta", "language": "pt_BR", "category": "MARKETING", "status": "PENDING",
+     "components": [{"type": "BODY", "text": "Sentimos sua falta! Use o cupom VOLTA10 e ganhe 10% off."}]},
 ]
+DEMO_NEW_CUSTOMER = ("5519977776666", "Bruno Lima", "Boa tarde! Qual o prazo de entrega para Campinas?")
+
+
+def _meta_deliveries() -> list[tuple[str, dict]]:
+    """What Meta's webhook would post for the demo number: a new customer's message, and
+    its review of the ``cupom_volta`` template (rejected)."""
+    contact, name, text = DEMO_NEW_CUSTOMER
+    when = int(timezone.now().timestamp())
+    message = {"object": "whatsapp_business_account", "entry": [{"id": DEMO_BUSINESS_ACCOUNT_ID, "changes": [{
+        "field": "messages",
+        "value": {"messaging_product": "whatsapp",
+                  "metadata": {"display_phone_number": "5511999990000", "phone_number_id": DEMO_PHONE_NUMBER_ID},
+                  "contacts": [{"profile": {"name": name}, "wa_id": contact}],
+                  "messages": [{"from": contact, "id": "wamid.DEMO-3", "timestamp": str(when), "type": "text",
+                                "text": {"body": text}}]},
+    }]}]}
+    review = {"object": "whatsapp_business_account", "entry": [{"id": DEMO_BUSINESS_ACCOUNT_ID, "time": when, "changes": [{
+        "field": "message_template_status_update",
+        "value": {"event": "REJECTED", "message_template_id": 100000000000003, "message_template_name": "cupom_volta",
+                  "message_template_language": "pt_BR", "reason": "INCORRECT_CATEGORY"},
+    }]}]}
+    return [("whatsapp", message), ("whatsapp_business", review)]
 
 
 def populate() -> list[Channel]:
@@ -82,6 +109,12 @@ def populate() -> list[Channel]:
                 channel=whatsapp, name=template["name"], language=template["language"],
                 defaults={k: template[k] for k in ("category", "status", "components")},
             )
+        if not InboundEvent.objects.exists():
+            # Through the inbox, as the webhook stores them, processed as the worker does;
+            # Bruno's message then waits out its burst and the agent answers it.
+            for provider, payload in _meta_deliveries():
+                services.accept_delivery(whatsapp.pk, provider, payload)
+            services.drain_inbox()
     budget = services.store_budget()
     if not budget.monthly_tokens:
         services.set_monthly_tokens(DEMO_MONTHLY_TOKENS)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from channels import demo, services
-from channels.models import Channel, Conversation, Message, MessageTemplate
+from channels.models import Channel, Conversation, InboundEvent, Message, MessageTemplate
 from leads import demo as leads_demo
 from tenants import services as tenant_services
 
@@ -14,13 +14,20 @@ def test_the_demo_channels_and_conversation_are_created_once(store):
 
     assert [c.pk for c in first] == [c.pk for c in again]
     assert sorted(Channel.objects.values_list("kind", flat=True)) == ["api", "whatsapp"]
-    conversation = Conversation.objects.get()
+    conversation = Conversation.objects.get(contact_id="5511988887777")
     assert conversation.lead.name == "Ana Souza"
     assert Message.objects.filter(conversation=conversation).count() == 2
     route = tenant_services.route_for_provider_account("whatsapp", demo.DEMO_PHONE_NUMBER_ID)
     assert route.tenant.pk == store.pk
-    assert sorted(MessageTemplate.objects.values_list("name", "status")) == [
-        ("black_friday", "PENDING"), ("pedido_pronto", "APPROVED")]
+    # Meta's deliveries came through the inbox, each processed once.
+    assert sorted(InboundEvent.objects.values_list("provider", "processed")) == [
+        ("whatsapp", True), ("whatsapp_business", True)]
+    bruno = Conversation.objects.get(contact_id="5519977776666")
+    assert (bruno.contact_name, bruno.lead.name) == ("Bruno Lima", "Bruno Lima")
+    assert bruno.messages.get().text == "Boa tarde! Qual o prazo de entrega para Campinas?"
+    assert sorted(MessageTemplate.objects.values_list("name", "status", "status_reason")) == [
+        ("black_friday", "PENDING", ""), ("cupom_volta", "REJECTED", "INCORRECT_CATEGORY"),
+        ("pedido_pronto", "APPROVED", "")]
     assert services.budget_state().monthly_tokens == demo.DEMO_MONTHLY_TOKENS
 
 
