@@ -38,7 +38,13 @@ def drain_inbox(self) -> None:
     from channels.services import inbox
 
     limit = settings.CHANNELS_INBOX_DRAIN_BATCH
-    done = services.drain_inbox(limit=limit)
+    try:
+        done = services.drain_inbox(limit=limit)
+    except Exception as exc:
+        # The database or Redis went away mid-drain: what was committed stays processed,
+        # the rest is still pending; try again shortly (the beat's sweep is the last net).
+        logger.exception("channels.inbox.drain_failed")
+        raise self.retry(countdown=min(_backoff(self.request.retries, 2.0), 60)) from exc
     if done is None:
         # Another drain of this store is running; it may have looked before the delivery
         # that woke this one was stored, so look again shortly.

@@ -10,7 +10,8 @@ Waking is cheap under a flood: a Redis flag per store (``SET NX``) says a drain 
 already on its way, so only the first delivery of a burst enqueues one. The drain clears
 the flag before it looks for work, so a delivery either finds the flag cleared (and
 enqueues a drain) or is seen by the drain that cleared it. One drain per store runs at
-a time (a PostgreSQL advisory lock), in arrival order, one transaction per delivery.
+a time (a PostgreSQL advisory lock), in arrival order, a savepoint per delivery and a
+transaction per ``DELIVERIES_PER_TRANSACTION``.
 A delivery whose processing fails keeps its error, is retried with backoff, and after
 ``CHANNELS_INBOX_MAX_ATTEMPTS`` is kept as failed (admin: process again); a beat task
 wakes any store with deliveries left behind (a lost task, Redis down at the time).
@@ -105,6 +106,11 @@ def _pending():
     )
 
 
+# Deliveries processed in one transaction (each in its own savepoint): one commit, and so
+# one WAL flush, per this many instead of per delivery.
+DELIVERIES_PER_TRANSACTION = 20
+
+
 def drain_inbox(*, limit: int | None = None) -> int | None:
     """Process the current store's pending deliveries in arrival order.
 
@@ -126,12 +132,14 @@ def drain_inbox(*, limit: int | None = None) -> int | None:
         except redis.RedisError:
             logger.warning("channels.inbox.flag_not_cleared", extra={"schema": schema})
         while limit is None or done < limit:
-            batch = list(_pending().order_by("pk").values_list("pk", flat=True)[: 100 if limit is None else limit - done])
-            if not batch:
+            size = DELIVERIES_PER_TRANSACTION if limit is None else min(DELIVERIES_PER_TRANSACTION, limit - done)
+            with transaction.atomic():
+                events = list(_pending().select_for_update(of=("self",)).select_related("channel").order_by("pk")[:size])
+                for event in events:
+                    _process(event)
+            if not events:
                 break
-            for event_id in batch:
-                process_event(event_id)
-                done += 1
+            done += len(events)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [lock_key])
@@ -139,35 +147,41 @@ def drain_inbox(*, limit: int | None = None) -> int | None:
 
 
 def process_event(event_id: int) -> bool:
-    """Act on one stored delivery, in one transaction with marking it processed. A
-    failure rolls the delivery's effects back, records the error and schedules the next
-    attempt (or, after the last one, marks it failed). True when processed."""
+    """Act on one stored delivery, in one transaction with marking it processed. True when
+    processed (see ``_process``)."""
     with transaction.atomic():
         event = InboundEvent.objects.select_for_update(of=("self",)).select_related("channel").filter(pk=event_id).first()
         if event is None or event.processed or event.failed_at is not None:
             return False
-        now = timezone.now()
-        event.attempts += 1
-        try:
-            with transaction.atomic():
-                note = _act(event)
-        except Exception as exc:  # any failure of a delivery's processing is retried, then kept
-            event.error = f"{type(exc).__name__}: {exc}"[:5000]
-            if event.attempts >= settings.CHANNELS_INBOX_MAX_ATTEMPTS:
-                event.failed_at, event.next_attempt_at = now, None
-                logger.exception("channels.inbox.failed", extra={"event_id": event.pk, "attempts": event.attempts})
-            else:
-                delay = settings.CHANNELS_INBOX_RETRY_SECONDS * 2 ** (event.attempts - 1)
-                event.next_attempt_at = now + timedelta(seconds=delay)
-                logger.warning("channels.inbox.retry", exc_info=True,
-                               extra={"event_id": event.pk, "attempts": event.attempts, "in_seconds": delay})
-                _retry_later(delay)
-            event.save(update_fields=["attempts", "error", "next_attempt_at", "failed_at"])
-            return False
-        event.processed, event.processed_at, event.next_attempt_at = True, now, None
-        event.error = note
-        event.save(update_fields=["processed", "processed_at", "attempts", "error", "next_attempt_at"])
-        return True
+        return _process(event)
+
+
+def _process(event: InboundEvent) -> bool:
+    """Act on a locked delivery and mark it processed, inside the caller's transaction. A
+    failure rolls the delivery's effects back (its savepoint), records the error and
+    schedules the next attempt (or, after the last one, marks it failed)."""
+    now = timezone.now()
+    event.attempts += 1
+    try:
+        with transaction.atomic():
+            note = _act(event)
+    except Exception as exc:  # any failure of a delivery's processing is retried, then kept
+        event.error = f"{type(exc).__name__}: {exc}"[:5000]
+        if event.attempts >= settings.CHANNELS_INBOX_MAX_ATTEMPTS:
+            event.failed_at, event.next_attempt_at = now, None
+            logger.exception("channels.inbox.failed", extra={"event_id": event.pk, "attempts": event.attempts})
+        else:
+            delay = settings.CHANNELS_INBOX_RETRY_SECONDS * 2 ** (event.attempts - 1)
+            event.next_attempt_at = now + timedelta(seconds=delay)
+            logger.warning("channels.inbox.retry", exc_info=True,
+                           extra={"event_id": event.pk, "attempts": event.attempts, "in_seconds": delay})
+            _retry_later(delay)
+        event.save(update_fields=["attempts", "error", "next_attempt_at", "failed_at"])
+        return False
+    event.processed, event.processed_at, event.next_attempt_at = True, now, None
+    event.error = note
+    event.save(update_fields=["processed", "processed_at", "attempts", "error", "next_attempt_at"])
+    return True
 
 
 def _retry_later(delay: float) -> None:
