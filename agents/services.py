@@ -132,6 +132,7 @@ AGENT_FIELDS = (
     "temperature", "max_tokens", "max_tool_iterations", "memory_window", "enabled_tools", "knowledge_policy",
     "handoff_keywords",
     "handoff_on_failure", "is_active",
+    "burst_seconds", "burst_max_wait_seconds", "burst_max_messages", "burst_separator",
 )
 
 

@@ -49,7 +49,7 @@ def test_staff_create_an_agent_with_explicit_settings_and_read_it_back(app, stor
         "name": "Ventas AR", "role": "sales", "system_prompt": "Hablá de vos, con voseo argentino.",
         "provider": "openai", "model": "gpt-4o-mini", "temperature": "0.40", "memory_window": 12,
         "enabled_tools": ["search_products", "calculator"], "knowledge_collections": [faq.pk],
-        "fallbacks": ["ollama:llama3.1"],
+        "fallbacks": ["ollama:llama3.1"], "burst_seconds": 4, "burst_max_messages": 6,
     })
 
     assert response.status_code == 201, response.json()
@@ -62,6 +62,7 @@ def test_staff_create_an_agent_with_explicit_settings_and_read_it_back(app, stor
         "knowledge_collections": [faq.pk],
         "handoff_keywords": ["humano", "atendente", "persona", "human"], "handoff_on_failure": True,
         "is_active": True, "is_default": False, "good_ratings": 0, "bad_ratings": 0, "has_credentials": False,
+        "burst_seconds": 4.0, "burst_max_wait_seconds": None, "burst_max_messages": 6, "burst_separator": "",
         "created_at": None, "updated_at": None,
     }
     assert app.get(f"agents/{body['id']}").json()["name"] == "Ventas AR"
