@@ -75,7 +75,10 @@ def accept(channel_id: int | None, provider: str, payload: dict, *, schema: str 
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(schema), [channel_id, provider, json.dumps(payload)])
         event_id = cursor.fetchone()[0]
-    transaction.on_commit(lambda: wake(schema))
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: wake(schema))
+    else:  # autocommit (the webhook's request): the row is committed already
+        wake(schema)
     return event_id
 
 
