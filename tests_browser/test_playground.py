@@ -1,6 +1,6 @@
 """The agent playground in a real browser: the turn appears as it happens — the tool call
 while the model is still writing, then the answer and the run — without the page being
-posted; a broken provider's error shows on the page; without JavaScript the form still
+posted; an error shows on the page; without JavaScript the form still
 posts and lists the steps. The LLM is the local fake OpenAI-compatible server."""
 
 from __future__ import annotations
@@ -107,21 +107,35 @@ def test_staff_see_the_tool_call_and_the_answer_arrive_without_a_page_post(page,
     assert page.evaluate("window.playgroundNotReloaded") is True
 
 
-def test_a_broken_provider_shows_its_error_and_the_message_can_be_sent_again(page, console, llm_agent, fake_llm):
-    status, broken = streamed(["Olá"])
-    broken["__sse__"][1]["choices"][0]["delta"] = None  # a chunk the client cannot read
-    fake_llm.script = [(status, broken)]
+def _set_active(console_stores, agent_id: int, active: bool) -> None:
+    """Switch the agent on or off for the web server to see: committed on a connection of
+    its own (the test itself runs inside a transaction the server cannot see into)."""
+    import psycopg
+    from django.db import connection
+
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"],
+                         autocommit=True) as other:
+        other.execute(f'UPDATE "{console_stores[0].schema_name}".agents_agent SET is_active = %s WHERE id = %s',
+                      [active, agent_id])
+
+
+def test_an_error_shows_on_the_page_and_the_message_can_be_sent_again(
+    page, console, console_stores, llm_agent, fake_llm
+):
     _open_playground(page, console, llm_agent.pk)
+    _set_active(console_stores, llm_agent.pk, False)  # switched off meanwhile
+    try:
+        page.fill("textarea[name=message]", "Oi")
+        page.locator("button[name=send]").click()
 
-    page.fill("textarea[name=message]", "Oi")
-    page.locator("button[name=send]").click()
-
-    error = page.locator("#pg-error")
-    error.wait_for()
-    assert "O agente não conseguiu responder: AttributeError" in error.inner_text()
-    assert page.locator("textarea[name=message]").input_value() == "Oi"
-    assert page.locator("#pg-run-link").is_visible()  # the failed run, with the steps it took
-    screenshot(page, "20-playground-provider-error")
+        error = page.locator("#pg-error")
+        error.wait_for()
+        assert "está desativado: ative-o para testá-lo aqui" in error.inner_text()
+        assert page.locator("textarea[name=message]").input_value() == "Oi"
+        screenshot(page, "20-playground-error")
+    finally:
+        _set_active(console_stores, llm_agent.pk, True)
 
     fake_llm.script = [streamed(["Olá! Como posso ajudar?"])]
     page.locator("button[name=send]").click()

@@ -160,6 +160,13 @@ class OpenAICompatibleProvider:
                     finish = choice.finish_reason or finish
         except (openai.OpenAIError, httpx2.HTTPError) as exc:
             raise ProviderUnavailable(f"{label} at {self.base_url}: the stream broke: {exc}") from exc
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # A chunk not shaped like chat-completions ("delta": null, a missing field):
+            # the provider failed mid-answer, so the turn falls back like for a broken stream.
+            raise ProviderUnavailable(
+                f"{label} at {self.base_url}: the stream sent a chunk it could not read: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         yield ChatResponse(
             content="".join(text) or None,
             tool_calls=tuple(

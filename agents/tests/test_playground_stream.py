@@ -212,21 +212,40 @@ def test_an_empty_message_is_refused(staff, llm_agent, fake_llm):
     assert _events(response) == [("error", {"code": "message_required", "message": "Write the customer's message first."})]
 
 
-def test_a_provider_that_breaks_the_turn_ends_the_stream_with_an_error(staff, llm_agent, fake_llm):
-    # A stream chunk without its delta: the provider's answer cannot be read, and the
-    # turn fails rather than falling back (a ProviderError would fall back).
+def test_a_stream_chunk_the_client_cannot_read_falls_back_to_the_next_provider(staff, llm_agent, fake_llm):
+    # A chunk without its delta: the provider failed mid-answer; the turn goes on with the
+    # next provider of the chain (here the offline responder) and the page says so.
     status, broken = streamed(["Olá"])
     broken["__sse__"][1]["choices"][0]["delta"] = None
     fake_llm.script = [(status, broken)]
 
     events = _events(_stream(staff, llm_agent.pk, "oi"))
 
-    assert [kind for kind, _ in events] == ["progress", "error"]
-    assert events[1][1]["code"] == "internal_error"
-    assert events[1][1]["message"].startswith("The agent failed to answer: AttributeError")
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "progress" and kinds[-2:] == ["metadata", "done"] and "error" not in kinds
+    metadata = dict(events)["metadata"]
+    assert metadata["provider"] == "offline"
+    (failed,) = metadata["fallbacks"]
+    assert failed["provider"].startswith("openai") and "could not read" in failed["error"]
+    assert AgentRun.objects.get().status != "failed"  # answered by the offline responder
+
+
+def test_a_turn_that_fails_ends_the_stream_with_an_error_and_its_run(staff, llm_agent, fake_llm, monkeypatch):
+    from agents import services
+
+    def broken_prompt(*args, **kwargs):
+        raise RuntimeError("the prompt could not be built")
+
+    monkeypatch.setattr(services, "_prompt", broken_prompt)  # a bug inside the turn itself
+
+    events = _events(_stream(staff, llm_agent.pk, "oi"))
+
+    assert [kind for kind, _ in events] == ["error"]
+    assert events[0][1]["code"] == "internal_error"
+    assert events[0][1]["message"] == "The agent failed to answer: RuntimeError: the prompt could not be built"
     run = AgentRun.objects.get()
     assert run.status == "failed"
-    assert (events[1][1]["run_id"], events[1][1]["run_url"]) == (run.pk, f"/admin/agents/agentrun/{run.pk}/change/")
+    assert (events[0][1]["run_id"], events[0][1]["run_url"]) == (run.pk, f"/admin/agents/agentrun/{run.pk}/change/")
 
 
 def test_the_page_in_portuguese_carries_the_scripts_words(staff, llm_agent):
