@@ -39,7 +39,8 @@ class WebhookDeliveryFailed(ChannelError):
     code = "webhook_delivery_failed"
 
 
-def _client() -> redis.Redis:
+def redis_client() -> redis.Redis:
+    """The process's Redis client of the channels app (live events, the inbox's wake-ups)."""
     global _redis
     if _redis is None:
         _redis = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
@@ -95,7 +96,7 @@ def emit(event: str, data: dict[str, Any]) -> str:
         for delivery in deliveries:
             tasks.deliver_webhook.apply_async(args=[delivery.pk], headers={"_schema_name": schema})
         try:
-            _client().publish(stream_name(schema), json.dumps(payload))
+            redis_client().publish(stream_name(schema), json.dumps(payload))
         except redis.RedisError:
             logger.warning("channels.events.publish_failed", extra={"event": event})
 
@@ -191,7 +192,7 @@ def stream(schema_name: str, *, heartbeat: float | None = None, max_seconds: flo
     Subscribes before yielding its first chunk, so an event published after that is seen.
     """
     heartbeat = settings.CHANNELS_SSE_HEARTBEAT_SECONDS if heartbeat is None else heartbeat
-    pubsub = _client().pubsub(ignore_subscribe_messages=True)
+    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(stream_name(schema_name))
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     try:

@@ -32,7 +32,7 @@ from channels.services.delivery import Delivery, deliver, retry_message, split_r
 from channels.services.handoff import handoff, notify_provider_of_handoff, return_to_bot
 from channels.services.hygiene import end_idle_conversations
 from channels.services.inbox import accept as accept_delivery
-from channels.services.inbox import drain_inbox, process_again, process_event
+from channels.services.inbox import drain_inbox, process_again
 from channels.services.ingest import (
     Recorded,
     apply_status,
@@ -80,6 +80,6 @@ __all__ = [
     "split_reply", "sync_channel_routes", "webhook_path", "webhook_url",
     "BudgetState", "budget_state", "check_budget", "set_monthly_tokens", "store_budget",
     "dispatch_turns", "waiting_turns",
-    "accept_delivery", "drain_inbox", "process_again", "process_event",
+    "accept_delivery", "drain_inbox", "process_again",
     "TemplateCall", "TemplateSync", "check_template", "render_template", "sync_templates", "templates_of",
 ]

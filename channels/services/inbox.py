@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels import inbound
+from channels.events import redis_client
 from channels.models import InboundEvent
 from channels.services.common import _on_commit_enqueue
 from channels.services.ingest import ingest_chatwoot_event, ingest_messages, ingest_meta_batch
@@ -38,16 +39,6 @@ logger = logging.getLogger(__name__)
 
 META_PROVIDERS = ("whatsapp", "instagram", "messenger", inbound.WHATSAPP_BUSINESS)
 PROVIDERS = (*META_PROVIDERS, "chatwoot", "evolution", "wuzapi")
-
-_redis: redis.Redis | None = None
-
-
-def _client() -> redis.Redis:
-    global _redis
-    if _redis is None:
-        _redis = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
-    return _redis
-
 
 def _wake_key(schema: str) -> str:
     return f"atendo:inbox-wake:{schema}"
@@ -89,14 +80,14 @@ def wake(schema: str, *, force: bool = False) -> bool:
     from channels import tasks
 
     try:
-        if not force and not _client().set(_wake_key(schema), "1", nx=True, ex=settings.CHANNELS_INBOX_WAKE_SECONDS):
+        if not force and not redis_client().set(_wake_key(schema), "1", nx=True, ex=settings.CHANNELS_INBOX_WAKE_SECONDS):
             return False
         tasks.drain_inbox.apply_async(headers={"_schema_name": schema})
         return True
     except Exception:  # noqa: BLE001 (any broker error: the sweep drains it)
         logger.exception("channels.inbox.wake_failed", extra={"schema": schema})
         try:
-            _client().delete(_wake_key(schema))  # the next delivery tries again
+            redis_client().delete(_wake_key(schema))  # the next delivery tries again
         except redis.RedisError:
             pass
         return False
@@ -131,7 +122,7 @@ def drain_inbox(*, limit: int | None = None) -> int | None:
     try:
         try:
             # Before looking: a delivery stored after this enqueues a drain of its own.
-            _client().delete(_wake_key(schema))
+            redis_client().delete(_wake_key(schema))
         except redis.RedisError:
             logger.warning("channels.inbox.flag_not_cleared", extra={"schema": schema})
         while limit is None or done < limit:
@@ -147,16 +138,6 @@ def drain_inbox(*, limit: int | None = None) -> int | None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [lock_key])
     return done
-
-
-def process_event(event_id: int) -> bool:
-    """Act on one stored delivery, in one transaction with marking it processed. True when
-    processed (see ``_process``)."""
-    with transaction.atomic():
-        event = InboundEvent.objects.select_for_update(of=("self",)).select_related("channel").filter(pk=event_id).first()
-        if event is None or event.processed or event.failed_at is not None:
-            return False
-        return _process(event)
 
 
 def _process(event: InboundEvent) -> bool:
